@@ -1,0 +1,3 @@
+package keepdeps
+
+import _ "github.com/spf13/afero"

@@ -1,0 +1,57 @@
+// Package store defines the small storage interface that session recovery
+// runs against, the one not-found sentinel, and the rules every key obeys.
+//
+// A Store is a flat namespace of objects named by keys. Backends live under
+// backends/; Store -> Store wrappers (such as Prefixed) live here. This
+// package imports the standard library only.
+package store
+
+import (
+	"context"
+	"io"
+	"io/fs"
+)
+
+// ErrNotExist is returned (wrapped) by every Store when an object is missing.
+// It is fs.ErrNotExist, so errors.Is(err, fs.ErrNotExist) and
+// errors.Is(err, store.ErrNotExist) are the same test.
+var ErrNotExist = fs.ErrNotExist
+
+// Object describes one object met by List.
+type Object struct {
+	// Key is the object's full key, as accepted by Open and Replace.
+	Key string
+	// Size is the object's length in bytes.
+	Size int64
+}
+
+// Store is the storage a recovery runs against: list, read, and
+// copy-then-replace. Implementations must be safe for concurrent use.
+//
+// Every method takes a context first; a cancelled context makes the method
+// return an error that wraps ctx.Err(). Every key argument is checked with
+// ValidateKey and refused, naming the key, when it breaks the key rules.
+type Store interface {
+	// List calls fn once for every object whose key starts with prefix, in
+	// strictly increasing byte-wise (lexicographic) order of Key, streaming:
+	// an implementation never gathers every key before the first call. The
+	// listing descends into every "directory" below prefix. prefix need not
+	// end at a '/'; the empty prefix lists the whole store.
+	//
+	// If fn returns an error, List stops and returns that error unchanged.
+	// Objects created or removed while List runs may or may not be seen.
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+
+	// Open opens the object's bytes for reading. A missing object gives an
+	// error for which errors.Is(err, ErrNotExist) holds. Errors met while
+	// reading the returned stream are read failures, never end of data.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+
+	// Replace gives dst the bytes of src, creating dst if it is missing.
+	// A reader of dst sees either its old bytes or all of the new ones,
+	// never a mix or a partial object. If Replace fails or ctx is cancelled,
+	// dst is left as it was. src is never modified. A missing src gives an
+	// error for which errors.Is(err, ErrNotExist) holds. dst and src must
+	// differ.
+	Replace(ctx context.Context, dst, src string) error
+}

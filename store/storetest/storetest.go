@@ -1,0 +1,423 @@
+// Package storetest is the conformance suite every store.Store must pass.
+//
+// A backend runs it from its own _test.go file:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, objects map[string][]byte) store.Store {
+//			// make a fresh, empty store holding exactly objects
+//		})
+//	}
+//
+// Each promised behaviour of the store.Store contract is one subtest.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// NewStore makes a fresh store that holds exactly the given objects (keys
+// are valid store keys). It is called once per subtest; cleanup belongs to t.
+type NewStore func(t *testing.T, objects map[string][]byte) store.Store
+
+// Run runs every conformance subtest against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	t.Helper()
+	t.Run("Open", func(t *testing.T) { testOpen(t, newStore) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore) })
+	t.Run("Replace", func(t *testing.T) { testReplace(t, newStore) })
+	t.Run("Keys", func(t *testing.T) { testKeys(t, newStore) })
+}
+
+// Read returns the whole object at key, failing the test on any error.
+func Read(t *testing.T, s store.Store, key string) []byte {
+	t.Helper()
+	b, err := readAll(context.Background(), s, key)
+	require.NoError(t, err, "read %q", key)
+	return b
+}
+
+// Objects lists the whole store and reads every object, failing the test on
+// any error. It is the store's state, for comparing before and after.
+func Objects(t *testing.T, s store.Store) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, o := range list(t, s, "") {
+		out[o.Key] = Read(t, s, o.Key)
+	}
+	return out
+}
+
+func readAll(ctx context.Context, s store.Store, key string) ([]byte, error) {
+	rc, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	return b, err
+}
+
+func list(t *testing.T, s store.Store, prefix string) []store.Object {
+	t.Helper()
+	var got []store.Object
+	err := s.List(context.Background(), prefix, func(o store.Object) error {
+		got = append(got, o)
+		return nil
+	})
+	require.NoError(t, err, "list %q", prefix)
+	return got
+}
+
+func keysOf(objs []store.Object) []string {
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys
+}
+
+// sortedKeys returns the keys of m that start with prefix, sorted.
+func sortedKeys(m map[string][]byte, prefix string) []string {
+	var keys []string
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func cancelled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// big returns n deterministic bytes that differ for each seed.
+func big(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed + byte(i%251)
+	}
+	return b
+}
+
+func testOpen(t *testing.T, newStore NewStore) {
+	objects := map[string][]byte{
+		"a.json":       []byte(`{"messages":[]}`),
+		"empty":        {},
+		"binary":       {0, 1, 2, 0xff, 0xfe, '\n', '\r'},
+		"dir/sub/deep": []byte("deep"),
+		"large":        big(3<<20+17, 7),
+	}
+
+	t.Run("ReadsExactBytes", func(t *testing.T) {
+		s := newStore(t, objects)
+		for key, want := range objects {
+			assert.Equal(t, want, Read(t, s, key), "object %q", key)
+		}
+	})
+
+	t.Run("MissingIsErrNotExist", func(t *testing.T) {
+		s := newStore(t, objects)
+		for _, key := range []string{"missing.json", "dir/missing", "a.jso", "a.json.bak", "nodir/x"} {
+			_, err := s.Open(context.Background(), key)
+			require.Error(t, err, "open %q", key)
+			assert.ErrorIs(t, err, store.ErrNotExist, "open %q", key)
+			assert.Contains(t, err.Error(), key, "the error names the key")
+		}
+	})
+
+	t.Run("DirectoryIsNotAnObject", func(t *testing.T) {
+		s := newStore(t, objects)
+		_, err := s.Open(context.Background(), "dir")
+		require.Error(t, err, `"dir" only prefixes other keys`)
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := newStore(t, objects)
+		_, err := readAll(cancelled(), s, "a.json")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func testList(t *testing.T, newStore NewStore) {
+	// Keys chosen so that per-directory order and byte-wise key order differ:
+	// '-' < '.' < '/' < '0', so "a-b.json" < "a.json" < "a/x" < "a0".
+	objects := map[string][]byte{
+		"a.json":           []byte("1"),
+		"a-b.json":         []byte("22"),
+		"a.json.bak":       []byte("333"),
+		"a.json-x.json":    []byte("4444"),
+		"a/x":              []byte("55555"),
+		"a/y/z":            []byte("666666"),
+		"a0":               []byte("7777777"),
+		"b.json":           {},
+		"sessions/s1.json": []byte("s1"),
+		"sessions/s2.json": []byte("s2"),
+		"sessions2/t.json": []byte("t"),
+		"Z.json":           []byte("upper"),
+	}
+
+	t.Run("EverythingInKeyOrder", func(t *testing.T) {
+		s := newStore(t, objects)
+		got := list(t, s, "")
+		assert.Equal(t, sortedKeys(objects, ""), keysOf(got))
+		for _, o := range got {
+			assert.Equal(t, int64(len(objects[o.Key])), o.Size, "size of %q", o.Key)
+		}
+	})
+
+	t.Run("Prefix", func(t *testing.T) {
+		s := newStore(t, objects)
+		for _, prefix := range []string{"a", "a.json", "a/", "a/y/", "sessions/", "sessions", "sessions/s", "b.json", "nothing", "a/y/z"} {
+			assert.Equal(t, sortedKeys(objects, prefix), keysOf(list(t, s, prefix)), "prefix %q", prefix)
+		}
+	})
+
+	t.Run("EmptyStore", func(t *testing.T) {
+		s := newStore(t, map[string][]byte{})
+		assert.Empty(t, list(t, s, ""))
+		assert.Empty(t, list(t, s, "dir/"))
+	})
+
+	t.Run("StopsWhenFnFails", func(t *testing.T) {
+		s := newStore(t, objects)
+		stop := errors.New("stop here")
+		calls := 0
+		err := s.List(context.Background(), "", func(store.Object) error {
+			calls++
+			if calls == 3 {
+				return stop
+			}
+			return nil
+		})
+		assert.Same(t, stop, err, "fn's error is returned unchanged")
+		assert.Equal(t, 3, calls, "no call after fn failed")
+	})
+
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := newStore(t, objects)
+		calls := 0
+		err := s.List(cancelled(), "", func(store.Object) error { calls++; return nil })
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, calls)
+	})
+
+	t.Run("ManyObjects", func(t *testing.T) {
+		// Enough keys to cross any page size a backend uses.
+		many := map[string][]byte{}
+		for i := range 2500 {
+			many[fmt.Sprintf("s/%05d.json", (i*7919)%2500)] = []byte{byte(i)}
+		}
+		s := newStore(t, many)
+		assert.Equal(t, sortedKeys(many, ""), keysOf(list(t, s, "s/")))
+	})
+}
+
+func testReplace(t *testing.T, newStore NewStore) {
+	oldLive := []byte(`{"messages":[]}`)
+	backup := []byte(`{"messages":[{"role":"user"},{"role":"assistant"}]}`)
+	objects := func() map[string][]byte {
+		return map[string][]byte{
+			"s.json":     bytes.Clone(oldLive),
+			"s.json.bak": bytes.Clone(backup),
+			"dir/t.json": []byte("t"),
+		}
+	}
+
+	t.Run("OverwritesDstAndKeepsSrc", func(t *testing.T) {
+		s := newStore(t, objects())
+		require.NoError(t, s.Replace(context.Background(), "s.json", "s.json.bak"))
+		assert.Equal(t, backup, Read(t, s, "s.json"))
+		assert.Equal(t, backup, Read(t, s, "s.json.bak"))
+		assert.Equal(t, []string{"dir/t.json", "s.json", "s.json.bak"}, keysOf(list(t, s, "")),
+			"no temporary object is left behind")
+	})
+
+	t.Run("CreatesDst", func(t *testing.T) {
+		s := newStore(t, objects())
+		require.NoError(t, s.Replace(context.Background(), "s.json.replaced", "s.json"))
+		require.NoError(t, s.Replace(context.Background(), "new/dir/copy.json", "s.json"))
+		assert.Equal(t, oldLive, Read(t, s, "s.json.replaced"))
+		assert.Equal(t, oldLive, Read(t, s, "new/dir/copy.json"))
+		assert.Equal(t, oldLive, Read(t, s, "s.json"))
+	})
+
+	t.Run("LargeObject", func(t *testing.T) {
+		objs := objects()
+		objs["large"] = big(5<<20+3, 11)
+		s := newStore(t, objs)
+		require.NoError(t, s.Replace(context.Background(), "s.json", "large"))
+		assert.Equal(t, objs["large"], Read(t, s, "s.json"))
+	})
+
+	t.Run("MissingSrcIsErrNotExistAndKeepsDst", func(t *testing.T) {
+		s := newStore(t, objects())
+		err := s.Replace(context.Background(), "s.json", "gone.json.bak")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, store.ErrNotExist)
+		assert.Contains(t, err.Error(), "gone.json.bak")
+		assert.Equal(t, objects(), Objects(t, s))
+	})
+
+	t.Run("SameKeyRefused", func(t *testing.T) {
+		s := newStore(t, objects())
+		require.Error(t, s.Replace(context.Background(), "s.json", "s.json"))
+		assert.Equal(t, objects(), Objects(t, s))
+	})
+
+	t.Run("CancelledContextLeavesDst", func(t *testing.T) {
+		s := newStore(t, objects())
+		err := s.Replace(cancelled(), "s.json", "s.json.bak")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, objects(), Objects(t, s), "nothing changed, nothing left behind")
+	})
+
+	t.Run("ReadersSeeOldOrNew", func(t *testing.T) {
+		// Two large, different sources replaced back and forth over one
+		// destination while readers read it: every read is one whole source.
+		objs := map[string][]byte{"a": big(1<<20, 1), "b": big(1<<20, 2)}
+		objs["dst"] = objs["a"]
+		s := newStore(t, objs)
+		const rounds = 20
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		var reads, bad int
+		var mu sync.Mutex
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					b, err := readAll(context.Background(), s, "dst")
+					mu.Lock()
+					reads++
+					if err != nil || (!bytes.Equal(b, objs["a"]) && !bytes.Equal(b, objs["b"])) {
+						bad++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		for i := range rounds {
+			src := "a"
+			if i%2 == 0 {
+				src = "b"
+			}
+			require.NoError(t, s.Replace(context.Background(), "dst", src))
+		}
+		close(done)
+		wg.Wait()
+		assert.Zero(t, bad, "%d of %d reads saw a mix, a partial object or an error", bad, reads)
+		assert.Equal(t, objs["a"], Read(t, s, "dst"))
+	})
+
+	t.Run("ConcurrentReplaces", func(t *testing.T) {
+		// Many replaces at once, from one source and into one destination:
+		// none fails and the destination ends whole.
+		objs := objects()
+		for i := range 8 {
+			objs[fmt.Sprintf("src%d", i)] = big(64<<10, byte(i))
+		}
+		s := newStore(t, objs)
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 8 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				errs <- s.Replace(context.Background(), "dst", fmt.Sprintf("src%d", i))
+			}()
+			go func() {
+				defer wg.Done()
+				errs <- s.Replace(context.Background(), fmt.Sprintf("copy%d", i), "s.json.bak")
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		got := Read(t, s, "dst")
+		whole := false
+		for i := range 8 {
+			whole = whole || bytes.Equal(got, objs[fmt.Sprintf("src%d", i)])
+		}
+		assert.True(t, whole, "dst holds one whole source")
+		for i := range 8 {
+			assert.Equal(t, backup, Read(t, s, fmt.Sprintf("copy%d", i)))
+		}
+		assert.Equal(t, backup, Read(t, s, "s.json.bak"))
+	})
+}
+
+func testKeys(t *testing.T, newStore NewStore) {
+	t.Run("InvalidRefused", func(t *testing.T) {
+		s := newStore(t, map[string][]byte{"ok.json": []byte("{}")})
+		bad := []string{"", "/abs.json", "../up.json", "a/../b", "./a", "a/./b", "a//b", "a\\b", "nul\x00.json", "..", "."}
+		for _, key := range bad {
+			_, err := s.Open(context.Background(), key)
+			var ke *store.KeyError
+			require.ErrorAs(t, err, &ke, "open %q", key)
+			assert.Equal(t, key, ke.Key)
+
+			err = s.Replace(context.Background(), key, "ok.json")
+			require.ErrorAs(t, err, &ke, "replace dst %q", key)
+			err = s.Replace(context.Background(), "ok.json", key)
+			require.ErrorAs(t, err, &ke, "replace src %q", key)
+		}
+		for _, prefix := range []string{"/abs", "../", "a/../", "a\\", "x\x00"} {
+			err := s.List(context.Background(), prefix, func(store.Object) error { return nil })
+			var ke *store.KeyError
+			require.ErrorAs(t, err, &ke, "list %q", prefix)
+		}
+		assert.Equal(t, map[string][]byte{"ok.json": []byte("{}")}, Objects(t, s))
+	})
+
+	t.Run("OddCharacters", func(t *testing.T) {
+		odd := map[string][]byte{
+			"with space.json":    []byte("1"),
+			"ünïcødé-会话.json":    []byte("2"),
+			"percent%20#hash?q+": []byte("3"),
+			".hidden.json":       []byte("4"),
+			"Case.json":          []byte("5"),
+			"case.json":          []byte("6"),
+			"trailing.":          []byte("7"),
+			"..double.json":      []byte("8"),
+			"a..b":               []byte("9"),
+			"emoji-😀.json":       []byte("10"),
+		}
+		s := newStore(t, odd)
+		assert.Equal(t, sortedKeys(odd, ""), keysOf(list(t, s, "")))
+		for key, want := range odd {
+			assert.Equal(t, want, Read(t, s, key), "object %q", key)
+		}
+		require.NoError(t, s.Replace(context.Background(), "with space.json", "ünïcødé-会话.json"))
+		assert.Equal(t, odd["ünïcødé-会话.json"], Read(t, s, "with space.json"))
+	})
+}
