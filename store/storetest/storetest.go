@@ -84,9 +84,9 @@ func list(t *testing.T, s store.Store, prefix string) []store.Object {
 }
 
 func keysOf(objs []store.Object) []string {
-	keys := make([]string, len(objs))
-	for i, o := range objs {
-		keys[i] = o.Key
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
 	}
 	return keys
 }

@@ -1,0 +1,268 @@
+// Package aferofs is a store.Store over any afero.Fs; afero.NewMemMapFs()
+// makes the in-memory store used by tests and demos.
+//
+// The store lives in one directory of the file system, its root. The name a
+// key is stored under is filepath.Join(root, key), root "" meaning "/": with
+// the default root the key "a.json" is the name "/a.json". An application
+// that writes objects into the same afero.Fs must use that same name form:
+// afero's MemMapFs holds "a.json" and "/a.json" as two different files.
+//
+// Keys are validated before any call into the file system. That matters:
+// afero.BasePathFs is not a sandbox, and lets a name such as "../app2/x"
+// reach outside its base path; no such key gets past this package.
+//
+// Only regular files are objects. Replace writes a temporary file next to
+// the destination, named "." + base + ".tmp-" + random hex (never ending in
+// ".json"), and renames it over the destination. A failed or cancelled
+// Replace removes it; a crash may leave it behind, and List then reports it
+// like any other file.
+package aferofs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/spf13/afero"
+
+	"github.com/c0fe5641/sessionrecovery/internal/dirlist"
+	"github.com/c0fe5641/sessionrecovery/internal/fileops"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// Store is a store.Store over one directory of an afero.Fs. It is safe for
+// concurrent use as far as its afero.Fs is.
+type Store struct {
+	fsys afero.Fs
+	root string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns the store held by the directory root of fsys; "" and "/" mean
+// the top of fsys. A root that does not exist yet holds no objects, and is
+// created by the first Replace.
+func New(fsys afero.Fs, root string) *Store {
+	if root == "" {
+		root = "/"
+	}
+	return &Store{fsys: fsys, root: filepath.Clean(root)}
+}
+
+// name is the name of key (or of a '/'-joined directory) in fsys.
+func (s *Store) name(key string) string {
+	return filepath.Join(s.root, filepath.FromSlash(key))
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
+	if err := store.ValidatePrefix(prefix); err != nil {
+		return fmt.Errorf("aferofs: list: %w", err)
+	}
+	fnFailed := false
+	err := dirlist.Walk(ctx, prefix, s.readDir, func(o store.Object) error {
+		err := fn(o)
+		fnFailed = err != nil
+		return err
+	})
+	if err != nil && !fnFailed {
+		return fmt.Errorf("aferofs: list %q: %w", prefix, err)
+	}
+	return err
+}
+
+// readDir reads one directory for dirlist.Walk.
+func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
+	infos, err := afero.ReadDir(s.fsys, s.name(dir))
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]dirlist.Entry, 0, len(infos))
+	for _, fi := range infos {
+		e := dirlist.Entry{Name: fi.Name(), Kind: dirlist.Skip}
+		switch {
+		case isDir(fi):
+			e.Kind = dirlist.Dir
+		case fi.Mode().IsRegular():
+			e.Kind, e.Size = dirlist.File, fi.Size()
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// isDir also catches what MemMapFs makes of a file when something is
+// created below it: IsDir reports true, yet Mode has no ModeDir bit.
+func isDir(fi fs.FileInfo) bool {
+	return fi.IsDir() || fi.Mode().IsDir()
+}
+
+// Open implements store.Store. It refuses anything that is not a regular
+// file. The check comes before the file is opened, so a file system that
+// blocks when opening a FIFO (afero.OsFs) can still block if a FIFO takes
+// the key's place between the two.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	f, _, err := s.open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("aferofs: open %q: %w", key, err)
+	}
+	return fileops.NewReader(ctx, "aferofs", key, f), nil
+}
+
+// open opens key's regular file for reading; errors name neither the
+// operation nor the key.
+func (s *Store) open(ctx context.Context, key string) (afero.File, fs.FileInfo, error) {
+	if err := store.ValidateKey(key); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	name := s.name(key)
+	fi, err := s.fsys.Stat(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isDir(fi) || !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
+	}
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// renameMu serialises every Rename this package makes. On afero v1.15.0
+// MemMapFs, two Renames of one source at once can end the process with
+// "sync: RUnlock of unlocked RWMutex", which no recover catches: the loser
+// finds the source gone and returns while holding the write lock, and a
+// deferred RUnlock then runs on it. The lock is shared by every Store, as
+// stores may share one afero.Fs.
+var renameMu sync.Mutex
+
+// Replace implements store.Store: a temporary file in dst's directory,
+// synced, closed and renamed over dst. The new dst keeps the permission bits
+// of the old one; a new dst gets those of src, so a copy is never more
+// widely readable than its source.
+func (s *Store) Replace(ctx context.Context, dst, src string) error {
+	if err := s.replace(ctx, dst, src); err != nil {
+		return fmt.Errorf("aferofs: replace %q from %q: %w", dst, src, err)
+	}
+	return nil
+}
+
+func (s *Store) replace(ctx context.Context, dst, src string) error {
+	if err := store.ValidateKey(dst); err != nil {
+		return err
+	}
+	if err := store.ValidateKey(src); err != nil {
+		return err
+	}
+	if dst == src {
+		return errors.New("destination and source are the same key")
+	}
+	in, srcInfo, err := s.open(ctx, src)
+	if err != nil {
+		return fmt.Errorf("open source: %w", err)
+	}
+	defer in.Close()
+
+	dstName := s.name(dst)
+	perm := srcInfo.Mode().Perm()
+	switch fi, err := s.fsys.Stat(dstName); {
+	case err == nil && (isDir(fi) || !fi.Mode().IsRegular()):
+		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
+	case err == nil:
+		perm = fi.Mode().Perm()
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("stat destination: %w", err)
+	}
+	if err := s.mkdirAll(path.Dir(dst)); err != nil {
+		return fmt.Errorf("create destination directory: %w", err)
+	}
+
+	tmpName := filepath.Join(filepath.Dir(dstName), fileops.TempName(path.Base(dst)))
+	tmp, err := s.fsys.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	renamed := false
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+		}
+		if !renamed {
+			s.fsys.Remove(tmpName)
+		}
+	}()
+	if err := s.chmod(tmp, tmpName, perm); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if err := fileops.Copy(ctx, tmp, in); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync temporary file: %w", err)
+	}
+	err = tmp.Close()
+	tmp = nil
+	if err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	renameMu.Lock()
+	err = s.fsys.Rename(tmpName, dstName)
+	renameMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("rename temporary file: %w", err)
+	}
+	renamed = true
+	return nil
+}
+
+// mkdirAll creates the directory dir ('/'-joined, "." for the root) and
+// those above it. It first refuses a path through a file: MemMapFs would
+// turn that file into a directory when something is created below it.
+func (s *Store) mkdirAll(dir string) error {
+	if dir == "." {
+		return s.fsys.MkdirAll(s.root, 0o755)
+	}
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		name := s.name(strings.Join(parts[:i+1], "/"))
+		fi, err := s.fsys.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if !isDir(fi) {
+			return fmt.Errorf("%s is not a directory (mode %v)", name, fi.Mode())
+		}
+	}
+	return s.fsys.MkdirAll(s.name(dir), 0o755)
+}
+
+// chmod sets the temporary file's permission bits to perm, when the umask
+// made them differ. Only then, as some afero.Fs have no Chmod.
+func (s *Store) chmod(f afero.File, name string, perm fs.FileMode) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() == perm {
+		return nil
+	}
+	return s.fsys.Chmod(name, perm)
+}

@@ -1,0 +1,334 @@
+package aferofs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
+	"github.com/c0fe5641/sessionrecovery/store"
+	"github.com/c0fe5641/sessionrecovery/store/storetest"
+)
+
+// fill writes objects into fsys below root, under the names the store uses.
+func fill(t *testing.T, fsys afero.Fs, root string, objects map[string][]byte) {
+	t.Helper()
+	if root == "" {
+		root = "/"
+	}
+	for key, data := range objects {
+		name := filepath.Join(root, filepath.FromSlash(key))
+		require.NoError(t, fsys.MkdirAll(filepath.Dir(name), 0o755))
+		require.NoError(t, afero.WriteFile(fsys, name, data, 0o644))
+	}
+}
+
+func TestConformance(t *testing.T) {
+	stores := []struct {
+		name string
+		fsys func(t *testing.T) (afero.Fs, string)
+	}{
+		{"MemMapFs", func(*testing.T) (afero.Fs, string) { return afero.NewMemMapFs(), "" }},
+		{"MemMapFsWithRoot", func(*testing.T) (afero.Fs, string) { return afero.NewMemMapFs(), "/data/sessions" }},
+		{"OsFs", func(t *testing.T) (afero.Fs, string) { return afero.NewOsFs(), t.TempDir() }},
+	}
+	for _, tt := range stores {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T, objects map[string][]byte) store.Store {
+				fsys, root := tt.fsys(t)
+				fill(t, fsys, root, objects)
+				return aferofs.New(fsys, root)
+			})
+		})
+	}
+}
+
+func list(t *testing.T, s store.Store, prefix string) []store.Object {
+	t.Helper()
+	var got []store.Object
+	require.NoError(t, s.List(context.Background(), prefix, func(o store.Object) error {
+		got = append(got, o)
+		return nil
+	}))
+	return got
+}
+
+// snapshot is every name in fsys with its bytes ("<dir>" for directories).
+func snapshot(t *testing.T, fsys afero.Fs) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, afero.Walk(fsys, "/", func(name string, fi fs.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			out[name] = "<dir>"
+			return nil
+		}
+		b, err := afero.ReadFile(fsys, name)
+		out[name] = string(b)
+		return err
+	}))
+	return out
+}
+
+func TestAbsoluteNamesAreKeys(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	require.NoError(t, afero.WriteFile(fsys, "/a.json", []byte("{}"), 0o644))
+	for _, root := range []string{"", "/"} {
+		s := aferofs.New(fsys, root)
+		assert.Equal(t, []store.Object{{Key: "a.json", Size: 2}}, list(t, s, ""), "root %q", root)
+		assert.Equal(t, []byte("{}"), storetest.Read(t, s, "a.json"), "root %q", root)
+	}
+}
+
+func TestRootIsOneDirectory(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	fill(t, fsys, "/", map[string][]byte{
+		"data/sessions/a.json": []byte("a"),
+		"data/other.json":      []byte("other"),
+	})
+	for _, root := range []string{"/data/sessions", "/data/sessions/", "/data/x/../sessions"} {
+		s := aferofs.New(fsys, root)
+		assert.Equal(t, []store.Object{{Key: "a.json", Size: 1}}, list(t, s, ""), "root %q", root)
+	}
+}
+
+func TestMissingRootIsEmpty(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	fill(t, fsys, "/", map[string][]byte{"src.json": []byte("src")})
+	s := aferofs.New(fsys, "/not/yet")
+	assert.Empty(t, list(t, s, ""))
+
+	require.NoError(t, afero.WriteFile(fsys, "/not/yet/src.json", []byte("src"), 0o644))
+	require.NoError(t, s.Replace(context.Background(), "dst.json", "src.json"))
+	assert.Equal(t, []byte("src"), storetest.Read(t, s, "dst.json"))
+}
+
+func TestDirectoryIsNotAnObject(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	fill(t, fsys, "/", map[string][]byte{"d.json/inner.json": []byte("x")})
+	s := aferofs.New(fsys, "")
+
+	assert.Equal(t, []store.Object{{Key: "d.json/inner.json", Size: 1}}, list(t, s, ""))
+	_, err := s.Open(context.Background(), "d.json")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"d.json"`)
+	assert.Contains(t, err.Error(), "not a regular file")
+
+	err = s.Replace(context.Background(), "d.json", "d.json/inner.json")
+	require.Error(t, err, "a directory is not replaced by a file")
+	assert.Equal(t, []byte("x"), storetest.Read(t, s, "d.json/inner.json"))
+}
+
+func TestReplaceBelowAFileKeepsTheFile(t *testing.T) {
+	// MemMapFs turns a file into a directory when a file is created below it.
+	fsys := afero.NewMemMapFs()
+	objects := map[string][]byte{"s.json": []byte("live"), "src.json": []byte("src")}
+	fill(t, fsys, "/", objects)
+	s := aferofs.New(fsys, "")
+
+	for _, dst := range []string{"s.json/x", "s.json/x/y"} {
+		err := s.Replace(context.Background(), dst, "src.json")
+		require.Error(t, err, "replace %q", dst)
+		assert.Contains(t, err.Error(), "not a directory")
+	}
+	assert.Equal(t, objects, storetest.Objects(t, s))
+}
+
+func TestConcurrentReplacesFromOneSource(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	src := bytes.Repeat([]byte("backup"), 10<<10)
+	fill(t, fsys, "/", map[string][]byte{"s.json.bak": src, "s.json": []byte("old")})
+	s := aferofs.New(fsys, "")
+
+	var wg sync.WaitGroup
+	errs := make([]error, 50)
+	for i := range errs {
+		wg.Go(func() {
+			dst := "s.json"
+			if i%2 == 1 {
+				dst = fmt.Sprintf("copies/%d.json", i)
+			}
+			errs[i] = s.Replace(context.Background(), dst, "s.json.bak")
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "replace %d", i)
+	}
+	objects := storetest.Objects(t, s)
+	assert.Len(t, objects, 2+25, "no temporary file left behind")
+	for key, data := range objects {
+		assert.Equal(t, src, data, "object %q", key)
+	}
+}
+
+func TestBasePathFsEscapeIsRefused(t *testing.T) {
+	base := afero.NewMemMapFs()
+	fill(t, base, "/", map[string][]byte{
+		"data/app/ok.json": []byte("{}"),
+		"data/app2/x":      []byte("secret"),
+	})
+	fsys := afero.NewBasePathFs(base, "/data/app")
+
+	// The pitfall itself: BasePathFs lets "../app2/x" out of its base path.
+	leaked, err := afero.ReadFile(fsys, "../app2/x")
+	require.NoError(t, err)
+	require.Equal(t, "secret", string(leaked))
+
+	before := snapshot(t, base)
+	s := aferofs.New(fsys, "")
+	ctx := context.Background()
+	var ke *store.KeyError
+	for _, key := range []string{"../app2/x", "../app2/new.json", "a/../../app2/x"} {
+		_, err := s.Open(ctx, key)
+		require.ErrorAs(t, err, &ke, "open %q", key)
+		require.ErrorAs(t, s.Replace(ctx, key, "ok.json"), &ke, "replace dst %q", key)
+		require.ErrorAs(t, s.Replace(ctx, "ok.json", key), &ke, "replace src %q", key)
+	}
+	require.ErrorAs(t, s.List(ctx, "../app2/", func(store.Object) error { return nil }), &ke)
+	assert.Equal(t, before, snapshot(t, base), "nothing touched")
+}
+
+func TestReplacePreservesMode(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fsys afero.Fs
+		root string
+	}{
+		{"MemMapFs", afero.NewMemMapFs(), "/"},
+		{"OsFs", afero.NewOsFs(), t.TempDir()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fill(t, tt.fsys, tt.root, map[string][]byte{"dst.json": []byte("old"), "src.json": []byte("new")})
+			require.NoError(t, tt.fsys.Chmod(filepath.Join(tt.root, "dst.json"), 0o600))
+			require.NoError(t, tt.fsys.Chmod(filepath.Join(tt.root, "src.json"), 0o640))
+			s := aferofs.New(tt.fsys, tt.root)
+			ctx := context.Background()
+			perm := func(key string) fs.FileMode {
+				fi, err := tt.fsys.Stat(filepath.Join(tt.root, key))
+				require.NoError(t, err)
+				return fi.Mode().Perm()
+			}
+
+			require.NoError(t, s.Replace(ctx, "dst.json", "src.json"))
+			assert.Equal(t, fs.FileMode(0o600), perm("dst.json"), "dst keeps its permission bits")
+			require.NoError(t, s.Replace(ctx, "fresh.json", "src.json"))
+			assert.Equal(t, fs.FileMode(0o640), perm("fresh.json"), "a new dst takes src's permission bits")
+		})
+	}
+}
+
+// cancelAfter is a context whose Err reports context.Canceled once it has
+// been asked more than n times: it cancels an operation at each of its
+// context checks in turn.
+type cancelAfter struct {
+	context.Context
+	n atomic.Int64
+}
+
+func newCancelAfter(n int64) *cancelAfter {
+	c := &cancelAfter{Context: context.Background()}
+	c.n.Store(n)
+	return c
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestReplaceLeavesNoTempFiles(t *testing.T) {
+	objects := map[string][]byte{
+		"s.json":     []byte("old"),
+		"s.json.bak": bytes.Repeat([]byte("new"), 1<<20),
+	}
+	tempFiles := func(fsys afero.Fs) []string {
+		var found []string
+		for name := range snapshot(t, fsys) {
+			if strings.Contains(name, ".tmp-") {
+				found = append(found, name)
+			}
+		}
+		return found
+	}
+	ctx := context.Background()
+
+	t.Run("SuccessAndFailure", func(t *testing.T) {
+		fsys := afero.NewMemMapFs()
+		fill(t, fsys, "/", objects)
+		s := aferofs.New(fsys, "")
+		require.NoError(t, s.Replace(ctx, "s.json", "s.json.bak"))
+		require.NoError(t, s.Replace(ctx, "new/dir/s.json", "s.json.bak"))
+		require.ErrorIs(t, s.Replace(ctx, "s.json", "gone.json"), store.ErrNotExist)
+		assert.Empty(t, tempFiles(fsys))
+	})
+
+	t.Run("CancelledAtEachStep", func(t *testing.T) {
+		for n := int64(0); ; n++ {
+			require.Less(t, n, int64(100), "Replace never succeeded")
+			fsys := afero.NewMemMapFs()
+			fill(t, fsys, "/", objects)
+			s := aferofs.New(fsys, "")
+			err := s.Replace(newCancelAfter(n), "s.json", "s.json.bak")
+			assert.Empty(t, tempFiles(fsys), "after %d context checks", n)
+			if err == nil {
+				assert.Greater(t, n, int64(3), "the copy was cancelled mid-way")
+				assert.Equal(t, objects["s.json.bak"], storetest.Read(t, s, "s.json"))
+				return
+			}
+			require.ErrorIs(t, err, context.Canceled, "after %d context checks", n)
+			assert.Equal(t, objects, storetest.Objects(t, s), "after %d context checks", n)
+		}
+	})
+}
+
+func TestErrorsNameOperationAndKeys(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	fill(t, fsys, "/", map[string][]byte{"a.json": []byte("{}")})
+	s := aferofs.New(fsys, "")
+	ctx := context.Background()
+
+	err := s.Replace(ctx, "a.json", "a.json.bak")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `aferofs: replace "a.json" from "a.json.bak": `)
+	assert.ErrorIs(t, err, store.ErrNotExist)
+
+	_, err = s.Open(ctx, "b.json")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `aferofs: open "b.json": `)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestReaderChecksContext(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	fill(t, fsys, "/", map[string][]byte{"a.json": bytes.Repeat([]byte("x"), 100)})
+	s := aferofs.New(fsys, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rc, err := s.Open(ctx, "a.json")
+	require.NoError(t, err)
+	defer rc.Close()
+
+	buf := make([]byte, 10)
+	_, err = rc.Read(buf)
+	require.NoError(t, err)
+	cancel()
+	_, err = rc.Read(buf)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `"a.json"`)
+}

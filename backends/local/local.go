@@ -1,0 +1,280 @@
+// Package local is a store.Store over a directory on disk, confined to it.
+//
+// Keys map to paths below the directory, '/' separating directories. Every
+// access goes through an os.Root, so no key and no symbolic link ever reaches
+// outside the directory. Symbolic links that stay inside it (and are
+// relative, as os.Root requires) are followed when they lead to a regular
+// file. List reports a link that leads outside the directory (whatever it
+// leads to: that is never looked at) or nowhere with Size 0, so that a
+// recovery can report it, and Open refuses it. Links inside the directory to
+// directories or special files, and FIFOs, sockets and devices themselves,
+// are not objects; List does not descend through links.
+//
+// Replace writes a temporary file next to the destination, named
+// "." + base + ".tmp-" + random hex (never ending in ".json"), syncs it and
+// renames it over the destination. A failed or cancelled Replace removes it;
+// a crash may leave it behind, and List then reports it like any other file.
+// A destination that is a symbolic link inside the directory is replaced by
+// a regular file, the link's target left alone; one that leads outside is
+// refused.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/c0fe5641/sessionrecovery/internal/dirlist"
+	"github.com/c0fe5641/sessionrecovery/internal/fileops"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// Store is a store.Store over one directory. It is safe for concurrent use.
+type Store struct {
+	dir  string
+	root *os.Root
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New opens the store held by dir, which must be an existing, readable
+// directory. Close releases it.
+func New(dir string) (*Store, error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("local: store directory %q does not exist: %w", dir, err)
+	case err != nil:
+		return nil, fmt.Errorf("local: store directory %q: %w", dir, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("local: store directory %q is not a directory (mode %v)", dir, fi.Mode())
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local: open store directory %q: %w", dir, err)
+	}
+	if err := readable(root); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
+	}
+	return &Store{dir: dir, root: root}, nil
+}
+
+func readable(root *os.Root) error {
+	f, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.ReadDir(1)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the directory. The Store must not be used afterwards.
+func (s *Store) Close() error {
+	return s.root.Close()
+}
+
+// List implements store.Store. It reports regular files, and symbolic links
+// as described in the package documentation.
+func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
+	if err := store.ValidatePrefix(prefix); err != nil {
+		return fmt.Errorf("local: list: %w", err)
+	}
+	fnFailed := false
+	err := dirlist.Walk(ctx, prefix, s.readDir, func(o store.Object) error {
+		err := fn(o)
+		fnFailed = err != nil
+		return err
+	})
+	if err != nil && !fnFailed {
+		return fmt.Errorf("local: list %q: %w", prefix, err)
+	}
+	return err
+}
+
+// readDir reads one directory for dirlist.Walk.
+func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
+	name := "."
+	if dir != "" {
+		name = filepath.FromSlash(dir)
+	}
+	f, err := s.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	des, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]dirlist.Entry, 0, len(des))
+	for _, de := range des {
+		e, err := s.classify(path.Join(dir, de.Name()), de)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
+	e := dirlist.Entry{Name: de.Name(), Kind: dirlist.Skip}
+	switch t := de.Type(); {
+	case t.IsDir():
+		e.Kind = dirlist.Dir
+	case t.IsRegular():
+		fi, err := de.Info()
+		if err != nil {
+			return e, err
+		}
+		e.Kind, e.Size = dirlist.File, fi.Size()
+	case t&fs.ModeSymlink != 0:
+		// Root.Stat follows the link only while it stays inside the root.
+		fi, err := s.root.Stat(filepath.FromSlash(key))
+		switch {
+		case err != nil:
+			e.Kind = dirlist.File // escapes or dangles: listed, Open fails
+		case fi.Mode().IsRegular():
+			e.Kind, e.Size = dirlist.File, fi.Size()
+		}
+	}
+	return e, nil
+}
+
+// Open implements store.Store. It refuses anything that is not a regular
+// file, and never blocks on a FIFO.
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	f, _, err := s.open(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("local: open %q: %w", key, err)
+	}
+	return fileops.NewReader(ctx, "local", key, f), nil
+}
+
+// open opens key's regular file for reading; errors name neither the
+// operation nor the key.
+func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, error) {
+	if err := store.ValidateKey(key); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	f, err := s.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		if isNotDir(err) {
+			// A path through a file: the key is as missing as "nodir/x".
+			return nil, nil, fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+		}
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
+	}
+	return f, fi, nil
+}
+
+// Replace implements store.Store: a temporary file in dst's directory,
+// synced and renamed over dst, then the directory synced. The new dst keeps
+// the permission bits of the old one; a new dst gets those of src, so a copy
+// is never more widely readable than its source. An error from the final
+// directory sync means dst already holds the new bytes, which may not
+// survive a crash.
+func (s *Store) Replace(ctx context.Context, dst, src string) error {
+	if err := s.replace(ctx, dst, src); err != nil {
+		return fmt.Errorf("local: replace %q from %q: %w", dst, src, err)
+	}
+	return nil
+}
+
+func (s *Store) replace(ctx context.Context, dst, src string) error {
+	if err := store.ValidateKey(dst); err != nil {
+		return err
+	}
+	if err := store.ValidateKey(src); err != nil {
+		return err
+	}
+	if dst == src {
+		return errors.New("destination and source are the same key")
+	}
+	in, srcInfo, err := s.open(ctx, src)
+	if err != nil {
+		return fmt.Errorf("open source: %w", err)
+	}
+	defer in.Close()
+
+	dstName := filepath.FromSlash(dst)
+	dir := filepath.Dir(dstName)
+	perm := srcInfo.Mode().Perm()
+	switch fi, err := s.root.Stat(dstName); {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
+	case err == nil:
+		perm = fi.Mode().Perm()
+	case !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
+		return fmt.Errorf("stat destination: %w", err)
+	}
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create destination directory: %w", err)
+	}
+
+	tmpName := filepath.Join(dir, fileops.TempName(filepath.Base(dstName)))
+	tmp, err := s.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	renamed := false
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+		}
+		if !renamed {
+			s.root.Remove(tmpName)
+		}
+	}()
+	// The creation mode went through the umask.
+	if err := tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if err := fileops.Copy(ctx, tmp, in); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("sync temporary file: %w", err)
+	}
+	err = tmp.Close()
+	tmp = nil
+	if err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.root.Rename(tmpName, dstName); err != nil {
+		return fmt.Errorf("rename temporary file: %w", err)
+	}
+	renamed = true
+	if err := syncDir(s.root, dir); err != nil {
+		return fmt.Errorf("sync directory after rename: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+//go:build unix
+
+package local_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/store"
+	"github.com/c0fe5641/sessionrecovery/store/storetest"
+)
+
+func TestSymlinkOutsideRootIsNeverFollowed(t *testing.T) {
+	outside := newDir(t, map[string][]byte{"secret.json": []byte(`{"secret":true}`)})
+	dir := newDir(t, map[string][]byte{"in.json": []byte("{}")})
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.json"), filepath.Join(dir, "x.json")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "out")))
+	s := open(t, dir)
+	ctx := context.Background()
+
+	// Where an escaping link leads is never looked at, so the directory link
+	// is listed like the file link: size 0, not descended.
+	assert.Equal(t, []store.Object{{Key: "in.json", Size: 2}, {Key: "out", Size: 0}, {Key: "x.json", Size: 0}},
+		list(t, s, ""))
+	assert.Empty(t, list(t, s, "out/"))
+
+	for _, key := range []string{"x.json", "out/secret.json"} {
+		_, err := s.Open(ctx, key)
+		require.Error(t, err, "open %q", key)
+		assert.Contains(t, err.Error(), key)
+	}
+	require.Error(t, s.Replace(ctx, "in.json", "x.json"))
+	require.Error(t, s.Replace(ctx, "out/secret.json", "in.json"))
+	require.Error(t, s.Replace(ctx, "out/new.json", "in.json"))
+
+	got, err := os.ReadFile(filepath.Join(outside, "secret.json"))
+	require.NoError(t, err)
+	assert.Equal(t, `{"secret":true}`, string(got))
+	names, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	assert.Len(t, names, 1, "nothing created outside the root")
+	assert.Equal(t, []byte("{}"), storetest.Read(t, s, "in.json"))
+}
+
+func TestSymlinkInsideRoot(t *testing.T) {
+	dir := newDir(t, map[string][]byte{"real/target.json": []byte("target")})
+	require.NoError(t, os.Symlink("real/target.json", filepath.Join(dir, "link.json")))
+	require.NoError(t, os.Symlink("real", filepath.Join(dir, "dirlink")))
+	require.NoError(t, os.Symlink("nowhere.json", filepath.Join(dir, "dangling.json")))
+	s := open(t, dir)
+
+	assert.Equal(t, []store.Object{
+		{Key: "dangling.json", Size: 0},
+		{Key: "link.json", Size: 6},
+		{Key: "real/target.json", Size: 6},
+	}, list(t, s, ""), "a link to a directory is neither listed nor descended")
+	assert.Equal(t, []byte("target"), storetest.Read(t, s, "link.json"))
+
+	_, err := s.Open(context.Background(), "dangling.json")
+	assert.ErrorIs(t, err, store.ErrNotExist)
+}
+
+func TestFIFOIsNotAnObject(t *testing.T) {
+	dir := newDir(t, map[string][]byte{"a.json": []byte("{}")})
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "f.json"), 0o644))
+	s := open(t, dir)
+
+	assert.Equal(t, []store.Object{{Key: "a.json", Size: 2}}, list(t, s, ""))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Open(context.Background(), "f.json")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `"f.json"`)
+		assert.Contains(t, err.Error(), "not a regular file")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open blocked on a FIFO")
+	}
+}
+
+func TestOpenThroughFileIsErrNotExist(t *testing.T) {
+	s := newStore(t, map[string][]byte{"a.json": []byte("{}")})
+	_, err := s.Open(context.Background(), "a.json/x")
+	assert.ErrorIs(t, err, store.ErrNotExist)
+}
+
+func TestReplacePermissions(t *testing.T) {
+	dir := newDir(t, map[string][]byte{"dst.json": []byte("old"), "src.json": []byte("new")})
+	require.NoError(t, os.Chmod(filepath.Join(dir, "dst.json"), 0o600))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "src.json"), 0o640))
+	s := open(t, dir)
+	ctx := context.Background()
+
+	mode := func(key string) fs.FileMode {
+		fi, err := os.Stat(filepath.Join(dir, key))
+		require.NoError(t, err)
+		return fi.Mode()
+	}
+	require.NoError(t, s.Replace(ctx, "dst.json", "src.json"))
+	assert.Equal(t, fs.FileMode(0o600), mode("dst.json"), "dst keeps its permission bits")
+	require.NoError(t, s.Replace(ctx, "fresh.json", "src.json"))
+	assert.Equal(t, fs.FileMode(0o640), mode("fresh.json"), "a new dst takes src's permission bits")
+}

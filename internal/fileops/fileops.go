@@ -1,0 +1,87 @@
+// Package fileops holds the pieces that the file-based backends (local and
+// aferofs) share: a reader that honours its context, a copy that checks its
+// context between chunks, and the names of temporary files. Backends do not
+// import each other, so what they share lives here.
+package fileops
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+)
+
+// NewReader wraps f so that every Read fails once ctx is done, and so that
+// read errors name the backend and the key: "backend: read "key": cause".
+func NewReader(ctx context.Context, backend, key string, f io.ReadCloser) io.ReadCloser {
+	return &reader{ctx: ctx, backend: backend, key: key, f: f}
+}
+
+type reader struct {
+	ctx          context.Context
+	backend, key string
+	f            io.ReadCloser
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("%s: read %q: %w", r.backend, r.key, err)
+	}
+	n, err := r.f.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: read %q: %w", r.backend, r.key, err)
+	}
+	return n, err
+}
+
+func (r *reader) Close() error {
+	return r.f.Close()
+}
+
+// Copy copies src to dst, checking ctx before each chunk, so that a
+// cancelled replace of a large object stops early.
+func Copy(ctx context.Context, dst io.Writer, src io.Reader) error {
+	buf := make([]byte, 256<<10)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return fmt.Errorf("write temporary file: %w", err)
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read source: %w", rerr)
+		}
+	}
+}
+
+// maxTempBase bounds the part of a temporary name taken from the
+// destination, so that the temporary name stays within name-length limits.
+const maxTempBase = 64
+
+// TempName is the name of a temporary file for a destination named base:
+// hidden, clearly ours, unique, and ending in hex digits, so never in ".json"
+// (scans never take it for a session).
+func TempName(base string) string {
+	if len(base) > maxTempBase {
+		// Cut at a rune boundary, for file systems that want UTF-8 names.
+		cut := 0
+		for i := range base {
+			if i > maxTempBase {
+				break
+			}
+			cut = i
+		}
+		base = base[:cut]
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return "." + base + ".tmp-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,60 @@
+package fileops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTempName(t *testing.T) {
+	long := strings.Repeat("会", 100) + ".json"
+	for _, base := range []string{"a.json", ".json", "s.json.bak", "x", long, strings.Repeat("a", 300)} {
+		name := TempName(base)
+		assert.False(t, strings.HasSuffix(name, ".json"), "%q", name)
+		assert.True(t, strings.HasPrefix(name, "."), "hidden: %q", name)
+		assert.Contains(t, name, ".tmp-")
+		assert.LessOrEqual(t, len(name), 100, "short enough for any file system: %q", name)
+		assert.True(t, utf8.ValidString(name), "%q", name)
+		assert.NotEqual(t, name, TempName(base), "unique")
+	}
+}
+
+func TestReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")))
+	buf := make([]byte, 3)
+	n, err := r.Read(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(buf[:n]))
+	cancel()
+	_, err = r.Read(buf)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `test: read "k.json"`)
+
+	failure := errors.New("disk on fire")
+	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)))
+	_, err = r.Read(buf)
+	assert.ErrorIs(t, err, failure)
+	assert.Contains(t, err.Error(), `"k.json"`)
+}
+
+func TestCopy(t *testing.T) {
+	src := bytes.Repeat([]byte("0123456789"), 100_000)
+	var dst bytes.Buffer
+	require.NoError(t, Copy(context.Background(), &dst, iotest.HalfReader(bytes.NewReader(src))))
+	assert.Equal(t, src, dst.Bytes())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dst.Reset()
+	assert.ErrorIs(t, Copy(ctx, &dst, bytes.NewReader(src)), context.Canceled)
+	assert.Zero(t, dst.Len())
+}

@@ -1,3 +1,0 @@
-package keepdeps
-
-import _ "github.com/spf13/afero"
