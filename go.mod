@@ -1,6 +1,6 @@
 module github.com/c0fe5641/sessionrecovery
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/spf13/afero v1.15.0
@@ -9,5 +9,5 @@ require (
 
 require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
