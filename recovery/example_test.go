@@ -1,0 +1,48 @@
+package recovery_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/afero"
+
+	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
+	"github.com/c0fe5641/sessionrecovery/recovery"
+)
+
+func ExampleRecoverAll() {
+	fsys := afero.NewMemMapFs()
+	_ = afero.WriteFile(fsys, "/chat.json", []byte(`{"messages":[]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/chat.json.bak", []byte(`{"messages":[{"role":"user"},{"role":"assistant"}]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/notes.json", []byte(`{"messages":[{"role":"user"}]}`), 0o644)
+
+	report, err := recovery.RecoverAll(context.Background(), aferofs.New(fsys, "/"), recovery.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, st := range report.Details {
+		fmt.Printf("%s: live %d, backup %d, %s, restored %v\n", st.SessionID, st.LiveMessages, st.BakMessages, st.Recommend, st.Restored)
+	}
+	b, _ := afero.ReadFile(fsys, "/chat.json")
+	fmt.Println(string(b))
+	// Output:
+	// chat: live 0, backup 2, restore, restored true
+	// notes: live -2, backup -1, no_backup, restored false
+	// {"messages":[{"role":"user"},{"role":"assistant"}]}
+}
+
+func ExampleInspect() {
+	fsys := afero.NewMemMapFs()
+	_ = afero.WriteFile(fsys, "/chat.json", []byte(`{"messages":[]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/chat.json.bak", []byte(`{"messages":[1,2,3]}`), 0o644)
+
+	st, err := recovery.Inspect(context.Background(), aferofs.New(fsys, "/"), "chat")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.LiveMessages, st.BakMessages, st.Recommend)
+	// Output:
+	// 0 3 restore
+}

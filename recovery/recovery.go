@@ -1,0 +1,331 @@
+// Package recovery finds the sessions of a store that a bug shrank and
+// restores them from their backups.
+//
+// A session is a JSON object with a top-level "messages" array, kept under
+// a key that ends in ".json" directly in the store (no '/'), whose name does
+// not start with '_'. Before an application saves a version of a session
+// with fewer messages, it copies the old document to the same key plus
+// ".bak". Recovery compares the two message counts and, when the backup has
+// more, replaces the live document with the backup's bytes.
+//
+// The results match the Python module this package re-implements, with
+// these deliberate differences, each safer:
+//
+//   - A read that fails (I/O error, permission, network, cancelled context)
+//     is never taken as a count: the session is reported with an error and
+//     left alone. Only bytes read whole that are not a session count -1.
+//   - Before a live document is replaced, its bytes are copied to
+//     "<id>.json.replaced" (or ".replaced.2", ".3", … if taken), which scans
+//     ignore, so a restore never destroys anything.
+//   - A session without a backup is not read unless Options.CountAll is set
+//     (its live count is then NotCounted, null in JSON).
+//   - A backup whose live document is missing (an orphan) is reported in
+//     Report.Orphans and restored only with Options.RestoreOrphans.
+//   - Sessions are handled concurrently, with a bound the caller sets.
+//   - Documents nested deeper than Python's recursion limit are counted like
+//     any other; the Python module drops them from its report.
+//
+// Backups are never modified. The package depends on store.Store only.
+package recovery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/c0fe5641/sessionrecovery/msgcount"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// DefaultConcurrency is the number of sessions handled at once when
+// Options.Concurrency is zero. Reads of remote stores spend most of their
+// time waiting, so it is well above the number of cores.
+const DefaultConcurrency = 16
+
+// Options control a run. The zero value restores, reads only sessions that
+// have a backup, leaves orphans alone and uses DefaultConcurrency.
+type Options struct {
+	// DryRun reports what would be restored and changes nothing.
+	DryRun bool
+	// CountAll also reads the sessions without a backup, so that their live
+	// counts are reported as the reference module reports them.
+	CountAll bool
+	// RestoreOrphans restores a missing live document from its backup when
+	// the backup is a session.
+	RestoreOrphans bool
+	// Concurrency bounds the sessions handled at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// Progress, if set, is called after each session is handled, never
+	// concurrently with itself.
+	Progress func(Progress)
+}
+
+// Progress is the running total of a RecoverAll run.
+type Progress struct {
+	// Handled counts the sessions and orphans handled so far.
+	Handled int
+	// Restored counts the restores done (or, in a dry run, recommended).
+	Restored int
+	// Errors counts the sessions and orphans that had an error.
+	Errors int
+}
+
+// RecoverAll scans the whole store and restores every session whose backup
+// has more messages than its live document (with opts.DryRun, it only
+// reports them). A failure confined to one session is reported in that
+// session's Status and does not stop the run; the error return is for a
+// listing that failed or a cancelled context, and comes with the report of
+// what was handled before.
+func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, error) {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	jobs := make(chan job, n)
+	report := &Report{Details: []Status{}}
+	var (
+		mu       sync.Mutex
+		progress Progress
+		wg       sync.WaitGroup
+	)
+	for range n {
+		wg.Go(func() {
+			w := worker{s: s, opts: opts}
+			for j := range jobs {
+				st := w.handle(ctx, j)
+				mu.Lock()
+				if j.hasLive {
+					report.Details = append(report.Details, st)
+				} else {
+					report.Orphans = append(report.Orphans, st)
+				}
+				progress.Handled++
+				if st.Restored || (opts.DryRun && st.Recommend == Restore && st.Err == nil && j.hasLive) {
+					progress.Restored++
+				}
+				if st.Err != nil {
+					progress.Errors++
+				}
+				if opts.Progress != nil {
+					opts.Progress(progress)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	err := pairSessions(ctx, s, func(j job) error {
+		select {
+		case jobs <- j:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(jobs)
+	wg.Wait()
+
+	byID := func(a, b Status) int {
+		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), strings.Compare(a.Key, b.Key))
+	}
+	slices.SortFunc(report.Details, byID)
+	slices.SortFunc(report.Orphans, byID)
+	report.Scanned = len(report.Details)
+	for i := range report.Details {
+		if report.Details[i].Restored {
+			report.Restored++
+		}
+	}
+	if err != nil {
+		return report, fmt.Errorf("recovery: list sessions: %w", err)
+	}
+	return report, nil
+}
+
+// Inspect reads one session and its backup and tells what a recovery would
+// do; it changes nothing. The live document is read even without a backup.
+// The error is for an invalid id or a failed listing; a failure confined to
+// the session is in Status.Err.
+func Inspect(ctx context.Context, s store.Store, id string) (Status, error) {
+	return single(ctx, s, id, Options{DryRun: true})
+}
+
+// Recover restores one session from its backup if the backup has more
+// messages, with the same rules as RecoverAll (opts.CountAll and
+// opts.Concurrency do not apply: the live document is always read).
+func Recover(ctx context.Context, s store.Store, id string, opts Options) (Status, error) {
+	return single(ctx, s, id, opts)
+}
+
+func single(ctx context.Context, s store.Store, id string, opts Options) (Status, error) {
+	if err := ValidateID(id); err != nil {
+		return Status{}, err
+	}
+	j := job{session: sessionForID(id)}
+	// One listing tells whether the live document, the backup and earlier
+	// preserved copies exist, without a request per key.
+	err := s.List(ctx, j.live, func(o store.Object) error {
+		switch o.Key {
+		case j.live:
+			j.hasLive = true
+		case j.backup:
+			j.hasBackup = true
+		default:
+			j.keep.note(j.live, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return Status{}, fmt.Errorf("recovery: session %q: list: %w", id, err)
+	}
+	opts.CountAll = true
+	w := worker{s: s, opts: opts}
+	if !j.hasLive && !j.hasBackup {
+		st := w.newStatus(j)
+		st.Recommend = NoBackup
+		st.LiveMessages = NotSession
+		st.fail(fmt.Errorf("no live document %q and no backup %q: %w", j.live, j.backup, store.ErrNotExist))
+		return st, nil
+	}
+	return w.handle(ctx, j), nil
+}
+
+// job is one session (or orphan backup) to handle, with what the listing
+// told about it.
+type job struct {
+	session
+	hasLive, hasBackup bool
+	keep               preserved
+}
+
+// worker handles jobs one at a time, reusing its counter's buffers.
+type worker struct {
+	s       store.Store
+	opts    Options
+	counter msgcount.Counter
+}
+
+func (w *worker) newStatus(j job) Status {
+	return Status{
+		SessionID:    j.id,
+		Key:          j.live,
+		BackupKey:    j.backup,
+		LiveMessages: NotCounted,
+		BakMessages:  NotSession,
+	}
+}
+
+func (w *worker) handle(ctx context.Context, j job) Status {
+	st := w.newStatus(j)
+	if !j.hasLive {
+		w.orphan(ctx, j, &st)
+		return st
+	}
+	if !j.hasBackup {
+		st.Recommend = NoBackup
+		if w.opts.CountAll {
+			n, err := w.count(ctx, j.live)
+			if err != nil {
+				st.fail(fmt.Errorf("live document: %w", err))
+				return st
+			}
+			st.LiveMessages = n
+		}
+		return st
+	}
+	st.Recommend = NoAction
+	live, err := w.count(ctx, j.live)
+	if err != nil {
+		st.fail(fmt.Errorf("live document: %w", err))
+		return st
+	}
+	st.LiveMessages = live
+	bak, err := w.count(ctx, j.backup)
+	if err != nil {
+		st.BakMessages = NotCounted
+		st.fail(fmt.Errorf("backup: %w", err))
+		return st
+	}
+	st.BakMessages = bak
+	if bak <= live {
+		return st
+	}
+	st.Recommend = Restore
+	if w.opts.DryRun {
+		return st
+	}
+	keep := j.keep.next(j.live)
+	if err := w.s.Replace(ctx, keep, j.live); err != nil {
+		st.fail(fmt.Errorf("preserve live document as %q before restoring, so nothing was restored: %w", keep, err))
+		return st
+	}
+	st.PreservedKey = keep
+	if err := w.s.Replace(ctx, j.live, j.backup); err != nil {
+		st.fail(fmt.Errorf("restore from backup: %w", err))
+		return st
+	}
+	st.Restored = true
+	return st
+}
+
+// orphan handles a backup whose live document is missing.
+func (w *worker) orphan(ctx context.Context, j job, st *Status) {
+	st.LiveMessages = NotSession
+	st.Recommend = NoAction
+	bak, err := w.count(ctx, j.backup)
+	if err != nil {
+		st.BakMessages = NotCounted
+		st.fail(fmt.Errorf("backup: %w", err))
+		return
+	}
+	st.BakMessages = bak
+	if bak == NotSession {
+		return
+	}
+	st.Recommend = Restore
+	if w.opts.DryRun || !w.opts.RestoreOrphans {
+		return
+	}
+	// The listing is a moment old: never overwrite a live document that an
+	// application created since.
+	rc, err := w.s.Open(ctx, j.live)
+	if err == nil {
+		rc.Close()
+		st.fail(fmt.Errorf("live document %q appeared during the run; left alone", j.live))
+		return
+	}
+	if !errors.Is(err, store.ErrNotExist) {
+		st.fail(fmt.Errorf("live document: %w", err))
+		return
+	}
+	if err := w.s.Replace(ctx, j.live, j.backup); err != nil {
+		st.fail(fmt.Errorf("restore orphan from backup: %w", err))
+		return
+	}
+	st.Restored = true
+}
+
+// count reads the document at key whole and counts its messages. An error
+// means the read failed; the count is then meaningless.
+func (w *worker) count(ctx context.Context, key string) (Count, error) {
+	rc, err := w.s.Open(ctx, key)
+	if err != nil {
+		return NotCounted, err
+	}
+	n, err := w.counter.Count(rc)
+	cerr := rc.Close()
+	if err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return NotCounted, fmt.Errorf("read %q: %w", key, err)
+	}
+	return Count(n), nil
+}
