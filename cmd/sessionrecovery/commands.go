@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/c0fe5641/sessionrecovery/backends"
+	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// command is one subcommand: its flags and what it does with the
+// positional arguments left after them.
+type command struct {
+	flags func(usageOut io.Writer, set *settings) *flag.FlagSet
+	run   func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int
+}
+
+// settings holds every flag; each command registers the ones it takes.
+type settings struct {
+	json           bool
+	countAll       bool
+	concurrency    int
+	session        string
+	restoreOrphans bool
+	verbose        bool
+}
+
+var commands = map[string]command{
+	"scan": {
+		flags: func(w io.Writer, set *settings) *flag.FlagSet {
+			fs := newFlagSet("scan", "[flags] LOCATION",
+				"Report the sessions whose backup has more messages than the live file,\nand what recover would do. Nothing is changed.", w)
+			runFlags(fs, set)
+			return fs
+		},
+		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
+			return runAll(ctx, set, "scan", args, true, stdout, stderr)
+		},
+	},
+	"recover": {
+		flags: func(w io.Writer, set *settings) *flag.FlagSet {
+			fs := newFlagSet("recover", "[flags] LOCATION\n  sessionrecovery recover --session ID [flags] LOCATION",
+				"Restore every session whose backup has more messages than the live file\n(or only the session --session names). The replaced bytes are kept as\n<id>.json.replaced; backups are never changed.", w)
+			runFlags(fs, set)
+			fs.StringVar(&set.session, "session", "", "restore only the session with this `ID` (the file name less .json)")
+			fs.BoolVar(&set.restoreOrphans, "restore-orphans", false, "also restore <id>.json from <id>.json.bak when <id>.json is missing")
+			return fs
+		},
+		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
+			if set.session != "" {
+				return runOne(ctx, set, "recover", args, set.session, stdout, stderr)
+			}
+			return runAll(ctx, set, "recover", args, false, stdout, stderr)
+		},
+	},
+	"inspect": {
+		flags: func(w io.Writer, set *settings) *flag.FlagSet {
+			fs := newFlagSet("inspect", "[flags] LOCATION ID",
+				"Show one session's message counts, live and backup, and what recover\nwould do with it. Nothing is changed.", w)
+			fs.BoolVar(&set.json, "json", false, "print the session's status as JSON on stdout")
+			return fs
+		},
+		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
+			if len(args) != 2 {
+				return usageError(stderr, "inspect", "want LOCATION and ID, got %d argument(s)", len(args))
+			}
+			return runOne(ctx, set, "inspect", args[:1], args[1], stdout, stderr)
+		},
+	},
+}
+
+func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(w, "Usage:\n  sessionrecovery %s %s\n\n%s\n\nFlags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// runFlags registers the flags shared by scan and recover.
+func runFlags(fs *flag.FlagSet, set *settings) {
+	fs.BoolVar(&set.json, "json", false, "print the report as JSON on stdout, and nothing else there")
+	fs.BoolVar(&set.countAll, "count-all", false, "also read sessions that have no backup, to report their message counts\n(the report then equals the Python module's)")
+	fs.IntVar(&set.concurrency, "concurrency", recovery.DefaultConcurrency, "handle at most `N` sessions at once")
+	fs.BoolVar(&set.verbose, "verbose", false, "list every session in the table, not only those restored, to restore, or failed")
+}
+
+func usageError(stderr io.Writer, cmd, format string, a ...any) int {
+	fmt.Fprintf(stderr, "sessionrecovery %s: %s\nRun 'sessionrecovery help %s' for usage.\n", cmd, fmt.Sprintf(format, a...), cmd)
+	return exitUsage
+}
+
+func openLocation(ctx context.Context, cmd string, args []string, stderr io.Writer) (store.Store, func() error, int) {
+	if len(args) != 1 {
+		return nil, nil, usageError(stderr, cmd, "want one LOCATION, got %d argument(s)", len(args))
+	}
+	s, closeFn, err := backends.Open(ctx, args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %s\n", cmd, err)
+		return nil, nil, exitUsage
+	}
+	return s, closeFn, exitOK
+}
+
+func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRun bool, stdout, stderr io.Writer) int {
+	if set.concurrency < 1 {
+		return usageError(stderr, cmd, "--concurrency must be at least 1, got %d", set.concurrency)
+	}
+	s, closeFn, code := openLocation(ctx, cmd, args, stderr)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	prog := newProgress(stderr, dryRun)
+	report, err := recovery.RecoverAll(ctx, s, recovery.Options{
+		DryRun:         dryRun,
+		CountAll:       set.countAll,
+		RestoreOrphans: set.restoreOrphans,
+		Concurrency:    set.concurrency,
+		Progress:       prog.update,
+	})
+	prog.done()
+	if set.json {
+		if werr := writeJSON(stdout, report); werr != nil {
+			fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
+			return exitErrors
+		}
+	} else {
+		writeTable(stdout, report, dryRun, set.verbose)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionrecovery %s: the run did not complete: %v\n", cmd, err)
+		return exitErrors
+	}
+	if report.Errors() > 0 {
+		return exitErrors
+	}
+	return exitOK
+}
+
+func runOne(ctx context.Context, set *settings, cmd string, args []string, id string, stdout, stderr io.Writer) int {
+	if err := recovery.ValidateID(id); err != nil {
+		return usageError(stderr, cmd, "%v", err)
+	}
+	s, closeFn, code := openLocation(ctx, cmd, args, stderr)
+	if code != exitOK {
+		return code
+	}
+	defer closeFn()
+	var st recovery.Status
+	var err error
+	if cmd == "inspect" {
+		st, err = recovery.Inspect(ctx, s, id)
+	} else {
+		st, err = recovery.Recover(ctx, s, id, recovery.Options{RestoreOrphans: set.restoreOrphans})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sessionrecovery %s: %v\n", cmd, err)
+		return exitErrors
+	}
+	if set.json {
+		if werr := writeJSON(stdout, st); werr != nil {
+			fmt.Fprintf(stderr, "sessionrecovery %s: write status: %v\n", cmd, werr)
+			return exitErrors
+		}
+	} else {
+		writeStatus(stdout, st, cmd == "inspect", args[0])
+	}
+	if st.Err != nil {
+		return exitErrors
+	}
+	return exitOK
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

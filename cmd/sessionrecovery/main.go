@@ -1,0 +1,115 @@
+// Command sessionrecovery finds the chat sessions of a store that a bug
+// shrank and restores them from their backups.
+//
+// Run "sessionrecovery help" for the commands and flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0 // the run completed and no session had an error
+	exitErrors = 1 // some session had an error, or the run was cut short
+	exitUsage  = 2 // bad flags or arguments, or the location cannot be opened
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usageText = `sessionrecovery finds chat sessions that a bug shrank and restores them.
+
+A session is a JSON file <id>.json holding an object with a "messages" array.
+Before an application saves a version with fewer messages, it copies the old
+file to <id>.json.bak. A session whose backup has more messages than the live
+file is restored from the backup; the bytes it replaces are kept as
+<id>.json.replaced (or .replaced.2, .3, ...). Backups are never changed.
+
+Usage:
+  sessionrecovery scan [flags] LOCATION            report what recover would do; change nothing
+  sessionrecovery recover [flags] LOCATION         restore every shrunk session
+  sessionrecovery recover --session ID [flags] LOCATION
+                                                   restore one session
+  sessionrecovery inspect [flags] LOCATION ID      show one session's counts and the advice
+  sessionrecovery help [COMMAND]                   show this text, or a command's flags
+
+LOCATION is a directory path or a file:// URL.
+
+Examples:
+  sessionrecovery scan ./sessions
+  sessionrecovery recover --json ./sessions > report.json
+  sessionrecovery inspect ./sessions 20240101_abc
+
+Exit status: 0 the run completed without errors; 1 some session had an error
+(it was left as it was) or the run was interrupted; 2 bad usage, or the
+location cannot be opened.
+`
+
+// run is the whole command, with its environment passed in for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			if c, ok := commands[rest[0]]; ok {
+				c.flags(stdout, &settings{}).Usage()
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "sessionrecovery: no command %q\n\n%s", rest[0], usageText)
+			return exitUsage
+		}
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	}
+	c, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "sessionrecovery: unknown command %q\n\n%s", cmd, usageText)
+		return exitUsage
+	}
+	var set settings
+	fs := c.flags(stderr, &set)
+	positional, err := parseInterspersed(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage // the flag package has printed the error and the usage
+	}
+	return c.run(ctx, &set, positional, stdout, stderr)
+}
+
+// parseInterspersed parses flags placed before, between or after the
+// positional arguments, as users of other tools expect; "--" ends flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
