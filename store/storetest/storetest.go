@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("List", func(t *testing.T) { testList(t, newStore) })
 	t.Run("Replace", func(t *testing.T) { testReplace(t, newStore) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, newStore) })
+	if _, ok := newStore(t, map[string][]byte{}).(store.Writer); ok {
+		t.Run("Write", func(t *testing.T) { testWrite(t, newStore) })
+	}
 }
 
 // Read returns the whole object at key, failing the test on any error.
@@ -223,10 +226,10 @@ func testList(t *testing.T, newStore NewStore) {
 	})
 
 	t.Run("ManyObjects", func(t *testing.T) {
-		// Enough keys to cross any page size a backend uses.
+		// More keys than one page of S3 or GCS (1000).
 		many := map[string][]byte{}
-		for i := range 2500 {
-			many[fmt.Sprintf("s/%05d.json", (i*7919)%2500)] = []byte{byte(i)}
+		for i := range 1100 {
+			many[fmt.Sprintf("s/%05d.json", (i*7919)%1100)] = []byte{byte(i)}
 		}
 		s := newStore(t, many)
 		assert.Equal(t, sortedKeys(many, ""), keysOf(list(t, s, "s/")))
@@ -419,5 +422,122 @@ func testKeys(t *testing.T, newStore NewStore) {
 		}
 		require.NoError(t, s.Replace(context.Background(), "with space.json", "ünïcødé-会话.json"))
 		assert.Equal(t, odd["ünïcødé-会话.json"], Read(t, s, "with space.json"))
+	})
+}
+
+// version opens key and returns the version its reader reports.
+func version(t *testing.T, s store.Store, key string) string {
+	t.Helper()
+	rc, err := s.Open(context.Background(), key)
+	require.NoError(t, err)
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	require.NoError(t, err)
+	return store.Version(rc)
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("source failed midway")
+	}
+	n := min(len(p), f.n)
+	for i := range n {
+		p[i] = 'x'
+	}
+	f.n -= n
+	return n, nil
+}
+
+func testWrite(t *testing.T, newStore NewStore) {
+	old := []byte(`{"messages":[]}`)
+	objects := func() map[string][]byte { return map[string][]byte{"s.json": bytes.Clone(old)} }
+	writer := func(t *testing.T) store.Writer {
+		return newStore(t, objects()).(store.Writer)
+	}
+	ctx := context.Background()
+
+	t.Run("CreatesAndOverwrites", func(t *testing.T) {
+		s := writer(t)
+		require.NoError(t, s.Write(ctx, "new/n.json", bytes.NewReader([]byte("new")), store.WriteOptions{}))
+		require.NoError(t, s.Write(ctx, "s.json", bytes.NewReader(big(2<<20, 3)), store.WriteOptions{}))
+		assert.Equal(t, []byte("new"), Read(t, s, "new/n.json"))
+		assert.Equal(t, big(2<<20, 3), Read(t, s, "s.json"))
+		assert.Equal(t, []string{"new/n.json", "s.json"}, keysOf(list(t, s, "")), "nothing else left behind")
+	})
+
+	t.Run("IfNotExist", func(t *testing.T) {
+		s := writer(t)
+		err := s.Write(ctx, "s.json", bytes.NewReader([]byte("other")), store.WriteOptions{IfNotExist: true})
+		require.ErrorIs(t, err, store.ErrChanged)
+		assert.Contains(t, err.Error(), "s.json")
+		assert.Equal(t, old, Read(t, s, "s.json"))
+		require.NoError(t, s.Write(ctx, "t.json", bytes.NewReader([]byte("t")), store.WriteOptions{IfNotExist: true}))
+		assert.Equal(t, []byte("t"), Read(t, s, "t.json"))
+	})
+
+	t.Run("IfVersion", func(t *testing.T) {
+		s := writer(t)
+		v1 := version(t, s, "s.json")
+		if v1 == "" {
+			t.Skip("this store reports no versions")
+		}
+		require.NoError(t, s.Write(ctx, "s.json", bytes.NewReader([]byte("second")), store.WriteOptions{IfVersion: v1}))
+		v2 := version(t, s, "s.json")
+		assert.NotEqual(t, v1, v2, "a write makes a new version")
+		err := s.Write(ctx, "s.json", bytes.NewReader([]byte("stale")), store.WriteOptions{IfVersion: v1})
+		require.ErrorIs(t, err, store.ErrChanged, "a write conditioned on a stale version is refused")
+		assert.Equal(t, []byte("second"), Read(t, s, "s.json"))
+	})
+
+	t.Run("IfVersionOfMissingObject", func(t *testing.T) {
+		s := writer(t)
+		v := version(t, s, "s.json")
+		if v == "" {
+			t.Skip("this store reports no versions")
+		}
+		err := s.Write(ctx, "gone.json", bytes.NewReader([]byte("x")), store.WriteOptions{IfVersion: v})
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotExist), "%v", err)
+		_, err = s.Open(ctx, "gone.json")
+		assert.ErrorIs(t, err, store.ErrNotExist, "nothing written")
+	})
+
+	t.Run("ReplaceMakesNewVersion", func(t *testing.T) {
+		objs := objects()
+		objs["other.json"] = []byte(`{"messages":[1]}`)
+		s := newStore(t, objs).(store.Writer)
+		v1 := version(t, s, "s.json")
+		if v1 == "" {
+			t.Skip("this store reports no versions")
+		}
+		require.NoError(t, s.Replace(ctx, "s.json", "other.json"))
+		err := s.Write(ctx, "s.json", bytes.NewReader([]byte("stale")), store.WriteOptions{IfVersion: v1})
+		require.ErrorIs(t, err, store.ErrChanged)
+		assert.Equal(t, objs["other.json"], Read(t, s, "s.json"))
+	})
+
+	t.Run("FailingSourceLeavesObject", func(t *testing.T) {
+		s := writer(t)
+		err := s.Write(ctx, "s.json", &failingReader{n: 1 << 20}, store.WriteOptions{})
+		require.Error(t, err)
+		got := Read(t, s, "s.json")
+		assert.True(t, bytes.Equal(old, got), "the object keeps its bytes, not %d bytes of a failed write", len(got))
+		assert.Equal(t, []string{"s.json"}, keysOf(list(t, s, "")), "nothing left behind")
+	})
+
+	t.Run("CancelledContextLeavesObject", func(t *testing.T) {
+		s := writer(t)
+		err := s.Write(cancelled(), "s.json", bytes.NewReader([]byte("new")), store.WriteOptions{})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, objects(), Objects(t, s))
+	})
+
+	t.Run("InvalidKeyRefused", func(t *testing.T) {
+		s := writer(t)
+		var ke *store.KeyError
+		require.ErrorAs(t, s.Write(ctx, "../x", bytes.NewReader(nil), store.WriteOptions{}), &ke)
 	})
 }

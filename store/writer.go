@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// ErrChanged is wrapped by the error of a conditional write whose condition
+// no longer held: the object changed, vanished or appeared since the
+// caller looked. Nothing was written.
+var ErrChanged = errors.New("object changed since it was read")
+
+// Versioned is implemented by the readers that Open returns when the store
+// can tell which version of the object is being read.
+type Versioned interface {
+	// Version identifies the bytes being read: an ETag, a generation, a
+	// file's identity and modification time. "" means unknown.
+	Version() string
+}
+
+// Version returns the version of the object rc reads, or "" when the store
+// does not tell (rc does not implement Versioned).
+func Version(rc io.Reader) string {
+	if v, ok := rc.(Versioned); ok {
+		return v.Version()
+	}
+	return ""
+}
+
+// WriteOptions are the preconditions of a Write. With none, Write always
+// writes.
+type WriteOptions struct {
+	// IfVersion, when set, writes only if the object still has this
+	// version, as Versioned reported it.
+	IfVersion string
+	// IfNotExist writes only if the object does not exist.
+	IfNotExist bool
+}
+
+// Writer is a Store that can also write whole objects. It is optional:
+// recovery needs only Store, and uses Writer when a store offers it, to
+// restore a session only if no one saved it since it was read.
+type Writer interface {
+	Store
+	// Write gives key the bytes read from r, whole: a reader of key sees
+	// the old bytes or all of the new ones. If a precondition of opts no
+	// longer holds, Write changes nothing and returns an error wrapping
+	// ErrChanged. A failure, a read error from r or a cancelled context
+	// leaves key as it was.
+	Write(ctx context.Context, key string, r io.Reader, opts WriteOptions) error
+}
