@@ -7,17 +7,27 @@ import (
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
-// pairSessions lists the store once and calls emit with one job per session
-// and one per orphan backup, each as soon as the listing has passed every
-// key that could change it.
+// pairing receives what pairSessions finds.
+type pairing struct {
+	// session is called when the listing meets a session, before any job.
+	session func(*job)
+	// key is called for every listed key, once the sessions it closed have
+	// been emitted.
+	key func(key string)
+	// emit is called with each session once its listing run is over, and
+	// with each orphan backup.
+	emit func(job) error
+}
+
+// pairSessions lists the store once and pairs each session with its backup.
 //
-// It relies on the listing's byte-wise key order: every key that starts with
-// a session's key — its backup and its preserved copies among them — comes
-// after it, and together they form one unbroken run. So a session can be
-// emitted as soon as a key arrives that it does not prefix. The pending
+// It relies on the listing's byte-wise key order: every key that starts
+// with a session's key — its backup and its preserved copies among them —
+// comes after it, and together they form one unbroken run. So a session is
+// complete as soon as a key arrives that it does not prefix. The pending
 // sessions form a stack in which each key prefixes the next, so memory
 // depends on how names nest, never on how many sessions there are.
-func pairSessions(ctx context.Context, s store.Store, emit func(job) error) error {
+func pairSessions(ctx context.Context, s store.Store, p pairing) error {
 	var stack []*job
 	// pop emits the pending sessions that key does not start with; with
 	// all set, every pending session.
@@ -28,7 +38,7 @@ func pairSessions(ctx context.Context, s store.Store, emit func(job) error) erro
 				return nil
 			}
 			stack = stack[:len(stack)-1]
-			if err := emit(*top); err != nil {
+			if err := p.emit(*top); err != nil {
 				return err
 			}
 		}
@@ -39,23 +49,26 @@ func pairSessions(ctx context.Context, s store.Store, emit func(job) error) erro
 			return err
 		}
 		claimed := false
-		for _, p := range stack {
-			if p.backup == o.Key {
-				p.hasBackup = true
+		for _, pending := range stack {
+			if pending.backup == o.Key {
+				pending.hasBackup = true
 				claimed = true
 			}
-			p.keep.note(p.live, o.Key)
+			pending.keep.note(pending.live, o.Key)
 		}
 		if !claimed {
 			if orphan, ok := orphanForKey(o.Key); ok {
-				if err := emit(job{session: orphan, hasBackup: true}); err != nil {
+				if err := p.emit(job{session: orphan, hasBackup: true}); err != nil {
 					return err
 				}
 			}
 		}
 		if sess, ok := sessionForKey(o.Key); ok {
-			stack = append(stack, &job{session: sess, hasLive: true})
+			j := &job{session: sess, hasLive: true}
+			p.session(j)
+			stack = append(stack, j)
 		}
+		p.key(o.Key)
 		return nil
 	})
 	if err != nil {

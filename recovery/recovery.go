@@ -29,10 +29,12 @@
 package recovery
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +65,11 @@ type Options struct {
 	// Progress, if set, is called after each session is handled, never
 	// concurrently with itself.
 	Progress func(Progress)
+	// OnStatus, if set, receives every session's Status in report order
+	// (by session id, then key) as soon as it is final, never concurrently
+	// with itself, and Report.Details stays empty: a run over a store of
+	// any size then holds only the sessions in flight.
+	OnStatus func(Status)
 }
 
 // Progress is the running total of a RecoverAll run.
@@ -80,70 +87,93 @@ type Progress struct {
 // reports them). A failure confined to one session is reported in that
 // session's Status and does not stop the run; the error return is for a
 // listing that failed or a cancelled context, and comes with the report of
-// what was handled before.
+// what was handled before (sessions listed but never handled are reported
+// with that error).
 func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, error) {
 	n := opts.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
-	jobs := make(chan job, n)
 	report := &Report{Details: []Status{}}
+	out := opts.OnStatus
+	if out == nil {
+		out = func(st Status) { report.Details = append(report.Details, st) }
+	}
 	var (
-		mu       sync.Mutex
+		mu       sync.Mutex // guards report and progress
 		progress Progress
 		wg       sync.WaitGroup
 	)
+	tally := func(st Status, live bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if live {
+			report.Scanned++
+			if st.Restored {
+				report.Restored++
+			}
+		} else {
+			report.Orphans = append(report.Orphans, st)
+		}
+		progress.Handled++
+		if st.Restored || (opts.DryRun && live && st.Recommend == Restore && st.Err == nil) {
+			progress.Restored++
+		}
+		if st.Err != nil {
+			progress.Errors++
+			report.Errors++
+		}
+		if opts.Progress != nil {
+			opts.Progress(progress)
+		}
+	}
+	rel := newReleaser(func(st Status) {
+		tally(st, true)
+		out(st)
+	})
+
+	jobs := make(chan job, n)
 	for range n {
 		wg.Go(func() {
 			w := worker{s: s, opts: opts}
 			for j := range jobs {
 				st := w.handle(ctx, j)
-				mu.Lock()
-				if j.hasLive {
-					report.Details = append(report.Details, st)
+				if j.slot != nil {
+					rel.complete(j.slot, st)
 				} else {
-					report.Orphans = append(report.Orphans, st)
+					tally(st, false)
 				}
-				progress.Handled++
-				if st.Restored || (opts.DryRun && st.Recommend == Restore && st.Err == nil && j.hasLive) {
-					progress.Restored++
-				}
-				if st.Err != nil {
-					progress.Errors++
-				}
-				if opts.Progress != nil {
-					opts.Progress(progress)
-				}
-				mu.Unlock()
 			}
 		})
 	}
-	err := pairSessions(ctx, s, func(j job) error {
-		select {
-		case jobs <- j:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	err := pairSessions(ctx, s, pairing{
+		session: func(j *job) { j.slot = rel.listedSession(j.session) },
+		key:     rel.listedKey,
+		emit: func(j job) error {
+			select {
+			case jobs <- j:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
 	})
 	close(jobs)
 	wg.Wait()
-
-	byID := func(a, b Status) int {
-		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), strings.Compare(a.Key, b.Key))
-	}
-	slices.SortFunc(report.Details, byID)
-	slices.SortFunc(report.Orphans, byID)
-	report.Scanned = len(report.Details)
-	for i := range report.Details {
-		if report.Details[i].Restored {
-			report.Restored++
-		}
-	}
 	if err != nil {
-		return report, fmt.Errorf("recovery: list sessions: %w", err)
+		err = fmt.Errorf("recovery: list sessions: %w", err)
+		rel.abandon(func(sl *slot) Status {
+			st := Status{SessionID: sl.id, Key: sl.key, LiveMessages: NotCounted, BakMessages: NotCounted, Recommend: NoAction}
+			st.fail(fmt.Errorf("not handled: %w", err))
+			return st
+		})
+	} else {
+		rel.finish()
 	}
-	return report, nil
+	slices.SortFunc(report.Orphans, func(a, b Status) int {
+		return cmp.Or(strings.Compare(a.SessionID, b.SessionID), strings.Compare(a.Key, b.Key))
+	})
+	return report, err
 }
 
 // Inspect reads one session and its backup and tells what a recovery would
@@ -200,13 +230,21 @@ type job struct {
 	session
 	hasLive, hasBackup bool
 	keep               preserved
+	slot               *slot // where its status goes; nil for an orphan
 }
 
-// worker handles jobs one at a time, reusing its counter's buffers.
+// maxKept bounds the backup bytes a worker keeps from its read, so that a
+// restore through store.Writer need not read the backup a second time.
+// Larger backups are read again.
+const maxKept = 1 << 20
+
+// worker handles jobs one at a time, reusing its counter's and its kept
+// backup's buffers.
 type worker struct {
 	s       store.Store
 	opts    Options
 	counter msgcount.Counter
+	kept    keptBytes
 }
 
 func (w *worker) newStatus(j job) Status {
@@ -228,7 +266,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 	if !j.hasBackup {
 		st.Recommend = NoBackup
 		if w.opts.CountAll {
-			n, err := w.count(ctx, j.live)
+			n, _, err := w.count(ctx, j.live, false)
 			if err != nil {
 				st.fail(fmt.Errorf("live document: %w", err))
 				return st
@@ -238,13 +276,15 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	st.Recommend = NoAction
-	live, err := w.count(ctx, j.live)
+	live, version, err := w.count(ctx, j.live, false)
 	if err != nil {
 		st.fail(fmt.Errorf("live document: %w", err))
 		return st
 	}
 	st.LiveMessages = live
-	bak, err := w.count(ctx, j.backup)
+	writer, conditional := w.s.(store.Writer)
+	conditional = conditional && version != ""
+	bak, _, err := w.count(ctx, j.backup, conditional && !w.opts.DryRun)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -264,19 +304,49 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	st.PreservedKey = keep
-	if err := w.s.Replace(ctx, j.live, j.backup); err != nil {
-		st.fail(fmt.Errorf("restore from backup: %w", err))
+	if conditional {
+		// Only if no one saved the session since it was read.
+		err = w.writeBackup(ctx, writer, j, store.WriteOptions{IfVersion: version})
+	} else {
+		err = w.s.Replace(ctx, j.live, j.backup)
+	}
+	if err != nil {
+		st.fail(restoreError(err))
 		return st
 	}
 	st.Restored = true
 	return st
 }
 
+// writeBackup writes the backup's bytes over the live document with
+// preconditions: the bytes kept from counting the backup when they are
+// whole, else the backup read again.
+func (w *worker) writeBackup(ctx context.Context, wr store.Writer, j job, opts store.WriteOptions) error {
+	if body, ok := w.kept.whole(); ok {
+		return wr.Write(ctx, j.live, bytes.NewReader(body), opts)
+	}
+	rc, err := w.s.Open(ctx, j.backup)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return wr.Write(ctx, j.live, rc, opts)
+}
+
+func restoreError(err error) error {
+	if errors.Is(err, store.ErrChanged) {
+		return fmt.Errorf("the live document changed after it was read (saved by someone else?), so it was left as it is: %w", err)
+	}
+	return fmt.Errorf("restore from backup: %w", err)
+}
+
 // orphan handles a backup whose live document is missing.
 func (w *worker) orphan(ctx context.Context, j job, st *Status) {
 	st.LiveMessages = NotSession
 	st.Recommend = NoAction
-	bak, err := w.count(ctx, j.backup)
+	writer, canWrite := w.s.(store.Writer)
+	restoring := w.opts.RestoreOrphans && !w.opts.DryRun
+	bak, _, err := w.count(ctx, j.backup, restoring && canWrite)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -287,36 +357,54 @@ func (w *worker) orphan(ctx context.Context, j job, st *Status) {
 		return
 	}
 	st.Recommend = Restore
-	if w.opts.DryRun || !w.opts.RestoreOrphans {
+	if !restoring {
 		return
 	}
 	// The listing is a moment old: never overwrite a live document that an
 	// application created since.
-	rc, err := w.s.Open(ctx, j.live)
-	if err == nil {
-		rc.Close()
-		st.fail(fmt.Errorf("live document %q appeared during the run; left alone", j.live))
-		return
+	if canWrite {
+		err = w.writeBackup(ctx, writer, j, store.WriteOptions{IfNotExist: true})
+	} else {
+		err = w.replaceIfStillMissing(ctx, j)
 	}
-	if !errors.Is(err, store.ErrNotExist) {
-		st.fail(fmt.Errorf("live document: %w", err))
-		return
-	}
-	if err := w.s.Replace(ctx, j.live, j.backup); err != nil {
-		st.fail(fmt.Errorf("restore orphan from backup: %w", err))
+	if err != nil {
+		st.fail(restoreError(err))
 		return
 	}
 	st.Restored = true
 }
 
-// count reads the document at key whole and counts its messages. An error
-// means the read failed; the count is then meaningless.
-func (w *worker) count(ctx context.Context, key string) (Count, error) {
+// replaceIfStillMissing restores an orphan on a store that cannot write
+// conditionally: it checks the live document is still missing, leaving
+// only a short window.
+func (w *worker) replaceIfStillMissing(ctx context.Context, j job) error {
+	rc, err := w.s.Open(ctx, j.live)
+	if err == nil {
+		rc.Close()
+		return fmt.Errorf("live document %q appeared during the run: %w", j.live, store.ErrChanged)
+	}
+	if !errors.Is(err, store.ErrNotExist) {
+		return err
+	}
+	return w.s.Replace(ctx, j.live, j.backup)
+}
+
+// count reads the document at key whole and counts its messages; it also
+// returns the version the store reported for it. With keep, the bytes read
+// are kept in w.kept as well (up to maxKept). An error means the read
+// failed; the count is then meaningless.
+func (w *worker) count(ctx context.Context, key string, keep bool) (Count, string, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
-		return NotCounted, err
+		return NotCounted, "", err
 	}
-	n, err := w.counter.Count(rc)
+	version := store.Version(rc)
+	var r io.Reader = rc
+	w.kept.reset(keep)
+	if keep {
+		r = io.TeeReader(rc, &w.kept)
+	}
+	n, err := w.counter.Count(r)
 	cerr := rc.Close()
 	if err == nil {
 		err = cerr
@@ -325,7 +413,34 @@ func (w *worker) count(ctx context.Context, key string) (Count, error) {
 		err = ctx.Err()
 	}
 	if err != nil {
-		return NotCounted, fmt.Errorf("read %q: %w", key, err)
+		return NotCounted, "", fmt.Errorf("read %q: %w", key, err)
 	}
-	return Count(n), nil
+	return Count(n), version, nil
+}
+
+// keptBytes keeps the first maxKept bytes written to it, and remembers
+// whether that was all of them.
+type keptBytes struct {
+	buf      []byte
+	on, over bool
+}
+
+func (k *keptBytes) reset(on bool) {
+	k.buf, k.on, k.over = k.buf[:0], on, false
+}
+
+func (k *keptBytes) Write(p []byte) (int, error) {
+	if !k.over {
+		if len(k.buf)+len(p) > maxKept {
+			k.over, k.buf = true, k.buf[:0]
+		} else {
+			k.buf = append(k.buf, p...)
+		}
+	}
+	return len(p), nil
+}
+
+// whole returns the kept bytes if they are the whole document.
+func (k *keptBytes) whole() ([]byte, bool) {
+	return k.buf, k.on && !k.over
 }

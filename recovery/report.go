@@ -99,19 +99,10 @@ type Report struct {
 	Orphans []Status `json:"orphans,omitempty"`
 	// Restored counts the sessions of Details that were restored.
 	Restored int `json:"restored"`
-	// Scanned counts the sessions found (the length of Details).
+	// Scanned counts the sessions found (the length of Details, unless
+	// Options.OnStatus took them).
 	Scanned int `json:"scanned"`
-}
-
-// Errors counts the sessions and orphans whose Err is set.
-func (r *Report) Errors() int {
-	n := 0
-	for _, list := range [][]Status{r.Details, r.Orphans} {
-		for i := range list {
-			if list[i].Err != nil {
-				n++
-			}
-		}
-	}
-	return n
+	// Errors counts the sessions and orphans whose Err is set; it is not
+	// part of the JSON report, where each has its "error".
+	Errors int `json:"-"`
 }

@@ -294,7 +294,7 @@ func readFailureLeavesSessionAlone(t *testing.T, newStore storetest.NewStore) {
 		"bakfails.json.bak": {readErr: io.ErrUnexpectedEOF, after: 5},
 	}}
 	r := recoverAll(t, s, recovery.Options{})
-	assert.Equal(t, 3, r.Errors())
+	assert.Equal(t, 3, r.Errors)
 	assert.Equal(t, 1, r.Restored)
 	for _, id := range []string{"openfails", "midread", "bakfails"} {
 		st := find(t, r, id)

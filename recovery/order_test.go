@@ -1,0 +1,89 @@
+package recovery_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
+	"github.com/c0fe5641/sessionrecovery/recovery"
+)
+
+// Ids that prefix one another make key order and id order differ: the
+// streamed report must still come in id order.
+func TestOnStatusStreamsInReportOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	alphabet := []string{"a", "b", "-", ".", " ", "!", "json", ".json", "_", "0"}
+	for round := range 30 {
+		fsys := afero.NewMemMapFs()
+		var want []string
+		for range 40 {
+			var id strings.Builder
+			for range 1 + rng.IntN(4) {
+				id.WriteString(alphabet[rng.IntN(len(alphabet))])
+			}
+			key := id.String() + ".json"
+			if strings.HasPrefix(key, "_") || slices.Contains(want, key) {
+				continue
+			}
+			want = append(want, key)
+			require.NoError(t, afero.WriteFile(fsys, "/"+key, []byte(`{"messages":[]}`), 0o644))
+			if rng.IntN(2) == 0 {
+				require.NoError(t, afero.WriteFile(fsys, "/"+key+".bak", []byte(`{"messages":[1]}`), 0o644))
+			}
+		}
+		s := aferofs.New(fsys, "/")
+
+		whole, err := recovery.RecoverAll(context.Background(), s, recovery.Options{DryRun: true, CountAll: true})
+		require.NoError(t, err)
+		sorted := slices.IsSortedFunc(whole.Details, func(a, b recovery.Status) int {
+			return cmp.Or(strings.Compare(a.SessionID, b.SessionID), strings.Compare(a.Key, b.Key))
+		})
+		require.True(t, sorted, "round %d: details sorted by id, then key", round)
+
+		var streamed []recovery.Status
+		r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{
+			DryRun: true, CountAll: true, Concurrency: 1 + round%5,
+			OnStatus: func(st recovery.Status) { streamed = append(streamed, st) },
+		})
+		require.NoError(t, err)
+		assert.Empty(t, r.Details, "streamed, not kept")
+		assert.Equal(t, len(whole.Details), r.Scanned)
+		require.Equal(t, len(whole.Details), len(streamed))
+		for i := range streamed {
+			assert.Equal(t, whole.Details[i].Key, streamed[i].Key, "round %d, position %d", round, i)
+		}
+	}
+}
+
+func TestListingFailureReportsUnhandledSessions(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	for i := range 5 {
+		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%d.json", i), []byte(`{"messages":[]}`), 0o644))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	r, err := recovery.RecoverAll(ctx, aferofs.New(fsys, "/"), recovery.Options{
+		Concurrency: 1,
+		Progress: func(recovery.Progress) {
+			calls++
+			if calls == 2 {
+				cancel()
+			}
+		},
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, r.Scanned, len(r.Details), "every session listed is in the report")
+	for _, st := range r.Details[2:] {
+		assert.Error(t, st.Err, st.SessionID)
+		assert.False(t, st.Restored)
+	}
+}
