@@ -57,3 +57,24 @@ func TestOpenErrorsNameTheLocation(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want, tc.location)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"s3://bucket?region=us-east-1&prefix=a/":                   "s3://bucket?prefix=a%2F&region=us-east-1",
+		"azblob://c?sas_token=SECRET&domain=x":                     "azblob://c?domain=x&sas_token=xxxxx",
+		"s3://bucket?access_key_id=AKIA&secret_access_key=SECRET1": "s3://bucket?access_key_id=xxxxx&secret_access_key=xxxxx",
+		"https://user:pw@host/x?sig=abc":                           "https://user:xxxxx@host/x?sig=xxxxx",
+		"/plain/path":                                              "/plain/path",
+	} {
+		assert.Equal(t, want, backends.Redact(in), in)
+	}
+}
+
+func TestOpenErrorsNeverShowSecrets(t *testing.T) {
+	// An unknown parameter makes gocloud fail and quote the URL back.
+	location := "s3://bucket?region=us-east-1&session_token=TOPSECRET&bogus=1"
+	_, _, err := backends.Open(context.Background(), location)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "TOPSECRET")
+	assert.Contains(t, err.Error(), "bogus")
+}

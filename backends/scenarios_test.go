@@ -9,10 +9,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore/azurecond"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore/gcscond"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore/s3cond"
 	"github.com/c0fe5641/sessionrecovery/backends/local"
+	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
+
+func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
 
 // The recovery scenarios run on every backend: the same sessions must be
 // recovered the same way whatever holds them.
@@ -40,4 +47,28 @@ func TestRecoveryAferoMem(t *testing.T) {
 		}
 		return aferofs.New(fsys, "")
 	})
+}
+
+func blobStore(start func(testing.TB) *testserver.Server, opts ...blobstore.Option) func(*testing.T, map[string][]byte) store.Store {
+	return func(t *testing.T, objects map[string][]byte) store.Store {
+		srv := start(t)
+		testserver.Fill(t, srv.Bucket, objects)
+		return blobstore.New(srv.Bucket, opts...)
+	}
+}
+
+func TestRecoveryMemBlob(t *testing.T) {
+	recoverytest.Run(t, blobStore(testserver.Mem))
+}
+
+func TestRecoveryS3(t *testing.T) {
+	recoverytest.Run(t, blobStore(testserver.S3, blobstore.WithConditions(s3cond.Conditions{})))
+}
+
+func TestRecoveryGCS(t *testing.T) {
+	recoverytest.Run(t, blobStore(testserver.GCS, blobstore.WithConditions(gcscond.Conditions{})))
+}
+
+func TestRecoveryAzure(t *testing.T) {
+	recoverytest.Run(t, blobStore(testserver.Azure, blobstore.WithConditions(azurecond.Conditions{})))
 }
