@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -102,7 +103,7 @@ func openLocation(ctx context.Context, cmd string, args []string, stderr io.Writ
 	}
 	s, closeFn, err := backends.Open(ctx, args[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %s\n", cmd, err)
+		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)
 		return nil, nil, exitUsage
 	}
 	return s, closeFn, exitOK
@@ -118,27 +119,41 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 	}
 	defer closeFn()
 	prog := newProgress(stderr, dryRun)
+	// The report streams out as sessions finish, so memory stays flat
+	// however large the store.
+	var (
+		out    func(recovery.Status)
+		finish func(*recovery.Report) error
+	)
+	if set.json {
+		j := newJSONReport(stdout)
+		out, finish = j.add, j.finish
+	} else {
+		t := &table{w: stdout, dryRun: dryRun, verbose: set.verbose}
+		out = func(st recovery.Status) {
+			prog.clear()
+			t.add(st)
+		}
+		finish = func(r *recovery.Report) error { t.finish(r); return nil }
+	}
 	report, err := recovery.RecoverAll(ctx, s, recovery.Options{
 		DryRun:         dryRun,
 		CountAll:       set.countAll,
 		RestoreOrphans: set.restoreOrphans,
 		Concurrency:    set.concurrency,
 		Progress:       prog.update,
+		OnStatus:       out,
 	})
-	prog.done()
-	if set.json {
-		if werr := writeJSON(stdout, report); werr != nil {
-			fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
-			return exitErrors
-		}
-	} else {
-		writeTable(stdout, report, dryRun, set.verbose)
+	prog.clear()
+	if werr := finish(report); werr != nil {
+		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
+		return exitErrors
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: the run did not complete: %v\n", cmd, err)
 		return exitErrors
 	}
-	if report.Errors() > 0 {
+	if report.Errors > 0 {
 		return exitErrors
 	}
 	return exitOK
@@ -179,7 +194,22 @@ func runOne(ctx context.Context, set *settings, cmd string, args []string, id st
 }
 
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// marshal is json.Marshal without escaping <, > and &, which session ids
+// may hold.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

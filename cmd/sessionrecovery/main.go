@@ -45,11 +45,26 @@ Usage:
   sessionrecovery inspect [flags] LOCATION ID      show one session's counts and the advice
   sessionrecovery help [COMMAND]                   show this text, or a command's flags
 
-LOCATION is a directory path or a file:// URL.
+LOCATION is one of:
+  ./sessions, /var/lib/app/sessions, file:///var/lib/app/sessions
+                         a local directory
+  s3://BUCKET?region=eu-west-1&prefix=sessions/
+                         an S3 bucket (also endpoint=URL, use_path_style=true,
+                         disable_https=true for S3-compatible servers)
+  gs://BUCKET?prefix=sessions/
+                         a Google Cloud Storage bucket
+  azblob://CONTAINER?prefix=sessions/
+                         an Azure Blob Storage container (AZURE_STORAGE_ACCOUNT
+                         names the account)
+  mem://                 an empty in-memory bucket
+prefix= scopes a bucket to one folder. Credentials come from each cloud SDK's
+usual chain (environment variables, shared config files, instance roles),
+never from LOCATION; a LOCATION printed back has secret parameters masked.
 
 Examples:
   sessionrecovery scan ./sessions
   sessionrecovery recover --json ./sessions > report.json
+  sessionrecovery scan 's3://my-bucket?region=eu-west-1&prefix=sessions/'
   sessionrecovery inspect ./sessions 20240101_abc
 
 Exit status: 0 the run completed without errors; 1 some session had an error

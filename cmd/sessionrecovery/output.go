@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -44,36 +45,50 @@ func interesting(st recovery.Status) bool {
 	return st.Err != nil || st.Restored || st.Recommend == recovery.Restore
 }
 
-// writeTable prints the sessions worth a look (every session with verbose)
-// and a summary line.
-func writeTable(w io.Writer, r *recovery.Report, dryRun, verbose bool) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	header := false
-	for _, st := range r.Details {
-		if !verbose && !interesting(st) {
-			continue
-		}
-		if !header {
-			fmt.Fprintf(tw, "SESSION\t%6s\t%6s\tOUTCOME\n", "LIVE", "BACKUP")
-			header = true
-		}
-		fmt.Fprintf(tw, "%s\t%6s\t%6s\t%s\n", st.SessionID, countText(st.LiveMessages), countText(st.BakMessages), outcome(st, dryRun))
+// table prints sessions as they come — those worth a look, or all with
+// verbose — then the orphans and a summary line. It keeps counts, never
+// the sessions, so a run of any size streams through it.
+type table struct {
+	w                  io.Writer
+	dryRun, verbose    bool
+	header             bool
+	toRestore, noBakup int
+}
+
+const rowFormat = "%-30s %6s %6s  %s\n"
+
+func (t *table) add(st recovery.Status) {
+	switch {
+	case st.Err != nil:
+	case st.Recommend == recovery.Restore && !st.Restored:
+		t.toRestore++
+	case st.Recommend == recovery.NoBackup:
+		t.noBakup++
 	}
+	if !t.verbose && !interesting(st) {
+		return
+	}
+	if !t.header {
+		fmt.Fprintf(t.w, rowFormat, "SESSION", "LIVE", "BACKUP", "OUTCOME")
+		t.header = true
+	}
+	fmt.Fprintf(t.w, rowFormat, st.SessionID, countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun))
+}
+
+func (t *table) finish(r *recovery.Report) {
 	if len(r.Orphans) > 0 {
-		tw.Flush()
-		if header {
-			fmt.Fprintln(w)
+		if t.header {
+			fmt.Fprintln(t.w)
 		}
-		fmt.Fprintf(tw, "ORPHAN BACKUP\t%6s\t%6s\tOUTCOME\n", "LIVE", "BACKUP")
+		fmt.Fprintf(t.w, rowFormat, "ORPHAN BACKUP", "LIVE", "BACKUP", "OUTCOME")
 		for _, st := range r.Orphans {
-			fmt.Fprintf(tw, "%s\t%6s\t%6s\t%s\n", st.BackupKey, "-", countText(st.BakMessages), orphanOutcome(st, dryRun))
+			fmt.Fprintf(t.w, rowFormat, st.BackupKey, "-", countText(st.BakMessages), orphanOutcome(st, t.dryRun))
 		}
 	}
-	tw.Flush()
-	if header || len(r.Orphans) > 0 {
-		fmt.Fprintln(w)
+	if t.header || len(r.Orphans) > 0 {
+		fmt.Fprintln(t.w)
 	}
-	fmt.Fprintln(w, summary(r, dryRun))
+	fmt.Fprintln(t.w, t.summary(r))
 }
 
 func orphanOutcome(st recovery.Status, dryRun bool) string {
@@ -91,35 +106,68 @@ func orphanOutcome(st recovery.Status, dryRun bool) string {
 	}
 }
 
-func summary(r *recovery.Report, dryRun bool) string {
-	var toRestore, noBackup int
-	for _, st := range r.Details {
-		switch {
-		case st.Err != nil:
-		case st.Recommend == recovery.Restore && !st.Restored:
-			toRestore++
-		case st.Recommend == recovery.NoBackup:
-			noBackup++
-		}
-	}
+func (t *table) summary(r *recovery.Report) string {
 	parts := []string{}
-	if dryRun {
-		parts = append(parts, plural(toRestore, "to restore", "to restore"))
+	if t.dryRun {
+		parts = append(parts, plural(t.toRestore, "to restore", "to restore"))
 	} else {
 		parts = append(parts, plural(r.Restored, "restored", "restored"))
 	}
-	parts = append(parts, plural(noBackup, "without backup", "without backup"))
-	if n := r.Errors(); n > 0 {
+	parts = append(parts, plural(t.noBakup, "without backup", "without backup"))
+	if n := r.Errors; n > 0 {
 		parts = append(parts, plural(n, "error", "errors"))
 	}
 	if len(r.Orphans) > 0 {
 		parts = append(parts, plural(len(r.Orphans), "orphan backup", "orphan backups"))
 	}
 	line := fmt.Sprintf("%s scanned: %s.", plural(r.Scanned, "session", "sessions"), strings.Join(parts, ", "))
-	if dryRun && toRestore > 0 {
+	if t.dryRun && t.toRestore > 0 {
 		line += " Run 'sessionrecovery recover' on the same location to restore."
 	}
 	return line
+}
+
+// jsonReport writes the report as one JSON object, streaming the details
+// as they come: {"details":[…],"orphans":[…],"restored":N,"scanned":N}.
+type jsonReport struct {
+	w   *bufio.Writer
+	n   int
+	err error
+}
+
+func newJSONReport(w io.Writer) *jsonReport {
+	j := &jsonReport{w: bufio.NewWriter(w)}
+	j.w.WriteString(`{"details":[`)
+	return j
+}
+
+func (j *jsonReport) add(st recovery.Status) {
+	if j.n > 0 {
+		j.w.WriteByte(',')
+	}
+	j.n++
+	j.value(st)
+}
+
+func (j *jsonReport) value(v any) {
+	b, err := marshal(v)
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	j.w.Write(b)
+}
+
+func (j *jsonReport) finish(r *recovery.Report) error {
+	j.w.WriteByte(']')
+	if len(r.Orphans) > 0 {
+		j.w.WriteString(`,"orphans":`)
+		j.value(r.Orphans)
+	}
+	fmt.Fprintf(j.w, `,"restored":%d,"scanned":%d}`+"\n", r.Restored, r.Scanned)
+	if err := j.w.Flush(); err != nil {
+		return err
+	}
+	return j.err
 }
 
 func plural(n int, one, many string) string {
@@ -198,8 +246,10 @@ func (p *progress) update(pr recovery.Progress) {
 	p.shown = true
 }
 
-func (p *progress) done() {
+// clear erases the progress line, before a table row or at the end.
+func (p *progress) clear() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
 	}
 }
