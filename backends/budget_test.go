@@ -1,0 +1,80 @@
+package backends_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore/gcscond"
+	"github.com/c0fe5641/sessionrecovery/backends/blobstore/s3cond"
+	"github.com/c0fe5641/sessionrecovery/internal/testserver"
+	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
+)
+
+// TestRequestBudget counts the HTTP requests a recovery makes: the listing
+// pages, two reads for a session with a backup and none for one without
+// (one with CountAll), for each restore one copy that preserves the live
+// bytes and one upload of the backup's bytes, and never a HEAD.
+func TestRequestBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		start    func(testing.TB) *testserver.Server
+		conds    blobstore.Conditions
+		sessions int
+	}{
+		{"S3", testserver.S3, s3cond.Conditions{}, 2000},
+		// fake-gcs-server's writes cost O(objects), so its bucket is smaller.
+		{"GCS", testserver.GCS, gcscond.Conditions{}, 600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := tc.start(t)
+			objects := map[string][]byte{}
+			withBackup, shrunk := 0, 0
+			for i := range tc.sessions {
+				key := fmt.Sprintf("sessions-%05d.json", i)
+				objects[key] = recoverytest.Session(2)
+				if i%3 == 0 { // a third have a backup
+					withBackup++
+					objects[key+".bak"] = recoverytest.Session(1)
+					if i%9 == 0 { // and a third of those were shrunk
+						shrunk++
+						objects[key+".bak"] = recoverytest.Session(4)
+					}
+				}
+			}
+			testserver.Fill(t, srv.Bucket, objects)
+			pages := func(keys int) int { return (keys + 999) / 1000 }
+			s := blobstore.New(srv.Bucket, blobstore.WithConditions(tc.conds))
+
+			srv.Requests.Reset()
+			r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{})
+			require.NoError(t, err)
+			require.Equal(t, shrunk, r.Restored)
+			require.Zero(t, r.Errors)
+			want := map[string]int{
+				testserver.List: pages(len(objects)),
+				testserver.Get:  2 * withBackup,
+				testserver.Copy: shrunk,
+				testserver.Put:  shrunk,
+			}
+			assert.Equal(t, want, srv.Requests.Counts())
+			t.Logf("%s recover, %d sessions (%d with backup, %d restored): %v", tc.name, tc.sessions, withBackup, shrunk, srv.Requests.Counts())
+
+			srv.Requests.Reset()
+			r, err = recovery.RecoverAll(context.Background(), s, recovery.Options{CountAll: true, DryRun: true})
+			require.NoError(t, err)
+			require.Zero(t, r.Restored)
+			want = map[string]int{
+				testserver.List: pages(len(objects) + shrunk), // the preserved copies are listed too
+				testserver.Get:  tc.sessions + withBackup,
+			}
+			assert.Equal(t, want, srv.Requests.Counts())
+			t.Logf("%s scan --count-all: %v", tc.name, srv.Requests.Counts())
+		})
+	}
+}
