@@ -46,7 +46,7 @@ import (
 // DefaultConcurrency is the number of sessions handled at once when
 // Options.Concurrency is zero. Reads of remote stores spend most of their
 // time waiting, so it is well above the number of cores.
-const DefaultConcurrency = 16
+const DefaultConcurrency = 32
 
 // Options control a run. The zero value restores, reads only sessions that
 // have a backup, leaves orphans alone and uses DefaultConcurrency.
