@@ -1,7 +1,6 @@
 package recovery_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,11 +27,11 @@ func (s synthetic) List(ctx context.Context, prefix string, fn func(store.Object
 		if !strings.HasPrefix(key, prefix) {
 			continue
 		}
-		if err := fn(store.Object{Key: key, Size: 40}); err != nil {
+		if err := fn(store.Object{Key: key, Size: int64(len(syntheticDoc(key)))}); err != nil {
 			return err
 		}
 		if i%3 == 0 {
-			if err := fn(store.Object{Key: key + ".bak", Size: 40}); err != nil {
+			if err := fn(store.Object{Key: key + ".bak", Size: int64(len(syntheticDoc(key + ".bak")))}); err != nil {
 				return err
 			}
 		}
@@ -41,12 +40,15 @@ func (s synthetic) List(ctx context.Context, prefix string, fn func(store.Object
 }
 
 func (s synthetic) Open(_ context.Context, key string) (io.ReadCloser, error) {
-	doc := `{"messages":[{"role":"user"}]}`
+	return io.NopCloser(strings.NewReader(syntheticDoc(key))), nil
+}
+
+func syntheticDoc(key string) string {
 	var i int
 	if _, err := fmt.Sscanf(key, "s%07d.json", &i); err == nil && strings.HasSuffix(key, ".bak") && i%9 == 0 {
-		doc = `{"messages":[{"role":"user"},{"role":"assistant"}]}`
+		return `{"messages":[{"role":"user"},{"role":"assistant"}]}`
 	}
-	return io.NopCloser(bytes.NewReader([]byte(doc))), nil
+	return `{"messages":[{"role":"user"}]}`
 }
 
 func (s synthetic) Replace(context.Context, string, string) error { return nil }

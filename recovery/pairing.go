@@ -51,20 +51,20 @@ func pairSessions(ctx context.Context, s store.Store, p pairing) error {
 		claimed := false
 		for _, pending := range stack {
 			if pending.backup == o.Key {
-				pending.hasBackup = true
+				pending.hasBackup, pending.backupSize = true, o.Size
 				claimed = true
 			}
 			pending.keep.note(pending.live, o.Key)
 		}
 		if !claimed {
 			if orphan, ok := orphanForKey(o.Key); ok {
-				if err := p.emit(job{session: orphan, hasBackup: true}); err != nil {
+				if err := p.emit(job{session: orphan, hasBackup: true, backupSize: o.Size}); err != nil {
 					return err
 				}
 			}
 		}
 		if sess, ok := sessionForKey(o.Key); ok {
-			j := &job{session: sess, hasLive: true}
+			j := &job{session: sess, hasLive: true, liveSize: o.Size}
 			p.session(j)
 			stack = append(stack, j)
 		}

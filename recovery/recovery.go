@@ -201,9 +201,9 @@ func single(ctx context.Context, s store.Store, id string, opts Options) (Status
 	err := s.List(ctx, j.live, func(o store.Object) error {
 		switch o.Key {
 		case j.live:
-			j.hasLive = true
+			j.hasLive, j.liveSize = true, o.Size
 		case j.backup:
-			j.hasBackup = true
+			j.hasBackup, j.backupSize = true, o.Size
 		default:
 			j.keep.note(j.live, o.Key)
 		}
@@ -229,8 +229,11 @@ func single(ctx context.Context, s store.Store, id string, opts Options) (Status
 type job struct {
 	session
 	hasLive, hasBackup bool
-	keep               preserved
-	slot               *slot // where its status goes; nil for an orphan
+	// The sizes the listing gave: a read that ends anywhere else was cut
+	// short or raced a writer, and its count cannot be trusted.
+	liveSize, backupSize int64
+	keep                 preserved
+	slot                 *slot // where its status goes; nil for an orphan
 }
 
 // maxKept bounds the backup bytes a worker keeps from its read, so that a
@@ -245,6 +248,7 @@ type worker struct {
 	opts    Options
 	counter msgcount.Counter
 	kept    keptBytes
+	read    sizedReader
 }
 
 func (w *worker) newStatus(j job) Status {
@@ -266,7 +270,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 	if !j.hasBackup {
 		st.Recommend = NoBackup
 		if w.opts.CountAll {
-			n, _, err := w.count(ctx, j.live, false)
+			n, _, err := w.count(ctx, j.live, j.liveSize, false)
 			if err != nil {
 				st.fail(fmt.Errorf("live document: %w", err))
 				return st
@@ -276,7 +280,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	st.Recommend = NoAction
-	live, version, err := w.count(ctx, j.live, false)
+	live, version, err := w.count(ctx, j.live, j.liveSize, false)
 	if err != nil {
 		st.fail(fmt.Errorf("live document: %w", err))
 		return st
@@ -284,7 +288,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 	st.LiveMessages = live
 	writer, conditional := w.s.(store.Writer)
 	conditional = conditional && version != ""
-	bak, _, err := w.count(ctx, j.backup, conditional && !w.opts.DryRun)
+	bak, _, err := w.count(ctx, j.backup, j.backupSize, conditional && !w.opts.DryRun)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -346,7 +350,7 @@ func (w *worker) orphan(ctx context.Context, j job, st *Status) {
 	st.Recommend = NoAction
 	writer, canWrite := w.s.(store.Writer)
 	restoring := w.opts.RestoreOrphans && !w.opts.DryRun
-	bak, _, err := w.count(ctx, j.backup, restoring && canWrite)
+	bak, _, err := w.count(ctx, j.backup, j.backupSize, restoring && canWrite)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -390,19 +394,22 @@ func (w *worker) replaceIfStillMissing(ctx context.Context, j job) error {
 }
 
 // count reads the document at key whole and counts its messages; it also
-// returns the version the store reported for it. With keep, the bytes read
-// are kept in w.kept as well (up to maxKept). An error means the read
-// failed; the count is then meaningless.
-func (w *worker) count(ctx context.Context, key string, keep bool) (Count, string, error) {
+// returns the version the store reported for it. size is the size the
+// listing gave: a read that reaches its end at any other length failed,
+// whatever the reader said. With keep, the bytes read are kept in w.kept
+// as well (up to maxKept). An error means the read failed; the count is
+// then meaningless.
+func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (Count, string, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
 		return NotCounted, "", err
 	}
 	version := store.Version(rc)
-	var r io.Reader = rc
+	w.read = sizedReader{r: rc}
+	var r io.Reader = &w.read
 	w.kept.reset(keep)
 	if keep {
-		r = io.TeeReader(rc, &w.kept)
+		r = io.TeeReader(r, &w.kept)
 	}
 	n, err := w.counter.Count(r)
 	cerr := rc.Close()
@@ -412,10 +419,35 @@ func (w *worker) count(ctx context.Context, key string, keep bool) (Count, strin
 	if err == nil {
 		err = ctx.Err()
 	}
+	// The counter stops early only on bytes that are not a session; if it
+	// read to the end, the end must be where the listing put it.
+	if err == nil && w.read.eof && w.read.n != size {
+		err = fmt.Errorf("%w: read %d bytes where the listing said %d (cut short, or changed while read)", errShortRead, w.read.n, size)
+	}
 	if err != nil {
 		return NotCounted, "", fmt.Errorf("read %q: %w", key, err)
 	}
 	return Count(n), version, nil
+}
+
+// errShortRead is wrapped when a read ends before or after the object's
+// listed size.
+var errShortRead = errors.New("object size mismatch")
+
+// sizedReader counts the bytes read and notes the end of data.
+type sizedReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if err == io.EOF {
+		s.eof = true
+	}
+	return n, err
 }
 
 // keptBytes keeps the first maxKept bytes written to it, and remembers

@@ -65,6 +65,7 @@ var scenarios = []scenario{
 	{"ListShapedDocumentCountsMinusOne", listShapedDocument},
 	{"JSONReadingRules", jsonReadingRules},
 	{"ReadFailureLeavesSessionAlone", readFailureLeavesSessionAlone},
+	{"ShortReadIsAFailure", shortReadIsAFailure},
 	{"ReplacedBytesPreserved", replacedBytesPreserved},
 	{"SessionWithoutBackupNotRead", sessionWithoutBackupNotRead},
 	{"OrphanReportedNotRestored", orphanReportedNotRestored},
@@ -316,6 +317,31 @@ func readFailureLeavesSessionAlone(t *testing.T, newStore storetest.NewStore) {
 	assert.Equal(t, want, storetest.Objects(t, s.Store))
 }
 
+// A read that ends early without an error looks like a whole, truncated
+// document — one that counts -1, so that any backup would win. The listed
+// size gives it away.
+func shortReadIsAFailure(t *testing.T, newStore storetest.NewStore) {
+	objects := map[string][]byte{
+		"cut.json":     Session(8),
+		"cut.json.bak": Session(3),
+		"bak.json":     Session(1),
+		"bak.json.bak": Session(9),
+	}
+	s := &faulty{Store: newStore(t, objects), fail: map[string]fault{
+		"cut.json":     {truncate: 20},
+		"bak.json.bak": {truncate: 100},
+	}}
+	r := recoverAll(t, s, recovery.Options{})
+	assert.Equal(t, 2, r.Errors)
+	assert.Zero(t, r.Restored)
+	for _, id := range []string{"cut", "bak"} {
+		st := find(t, r, id)
+		assert.False(t, st.Restored, id)
+		assert.ErrorContains(t, st.Err, "where the listing said", id)
+	}
+	assert.Equal(t, objects, storetest.Objects(t, s.Store))
+}
+
 func replacedBytesPreserved(t *testing.T, newStore storetest.NewStore) {
 	first, second, third := []byte(`{"messages":[],"v":1}`), []byte(`{"messages":[1],"v":2}`), []byte(`{"messages":[],"v":3}`)
 	s := newStore(t, map[string][]byte{
@@ -518,9 +544,10 @@ func cancelledRunChangesNothing(t *testing.T, newStore storetest.NewStore) {
 
 // fault is what a faulty store does to one key.
 type fault struct {
-	openErr error // Open fails with it
-	readErr error // Read fails with it once after bytes have been read
-	after   int
+	openErr  error // Open fails with it
+	readErr  error // Read fails with it once after bytes have been read
+	after    int
+	truncate int // Read ends, with io.EOF and no error, after this many bytes
 }
 
 // faulty wraps a store: it records the keys opened, injects faults, and
@@ -547,8 +574,17 @@ func (f *faulty) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open %q: %w", key, ft.openErr)
 	}
 	rc, err := f.Store.Open(ctx, key)
-	if err != nil || ft.readErr == nil {
+	if err != nil {
 		return rc, err
+	}
+	if ft.truncate > 0 {
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(rc, int64(ft.truncate)), rc}, nil
+	}
+	if ft.readErr == nil {
+		return rc, nil
 	}
 	return struct {
 		io.Reader
