@@ -44,7 +44,7 @@ type Store struct {
 	root string
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Writer = (*Store)(nil)
 
 // New returns the store held by the directory root of fsys; "" and "/" mean
 // the top of fsys. A root that does not exist yet holds no objects, and is
@@ -109,11 +109,11 @@ func isDir(fi fs.FileInfo) bool {
 // blocks when opening a FIFO (afero.OsFs) can still block if a FIFO takes
 // the key's place between the two.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	f, _, err := s.open(ctx, key)
+	f, fi, err := s.open(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("aferofs: open %q: %w", key, err)
 	}
-	return fileops.NewReader(ctx, "aferofs", key, f), nil
+	return fileops.NewReader(ctx, "aferofs", key, f, fileVersion(fi)), nil
 }
 
 // open opens key's regular file for reading; errors name neither the
@@ -174,9 +174,35 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 		return fmt.Errorf("open source: %w", err)
 	}
 	defer in.Close()
+	return s.put(ctx, dst, in, srcInfo.Mode().Perm(), store.WriteOptions{})
+}
 
+// Write implements store.Writer the way Replace works, with the
+// precondition checked and the rename done under the package's rename
+// lock, which every Write and Replace of this package takes. A writer that
+// goes to the afero.Fs directly can still change the file between the
+// check and the rename. A new file gets mode 0644. The version is the
+// file's size and modification time.
+func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
+	if err := store.ValidateKey(key); err != nil {
+		return fmt.Errorf("aferofs: write: %w", err)
+	}
+	if err := s.put(ctx, key, r, 0o644, opts); err != nil {
+		return fmt.Errorf("aferofs: write %q: %w", key, err)
+	}
+	return nil
+}
+
+// fileVersion identifies the file fi describes by its size and
+// modification time.
+func fileVersion(fi fs.FileInfo) string {
+	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// put gives dst the bytes of r through a temporary file renamed into
+// place, if opts' preconditions hold. perm is the mode of a new dst.
+func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMode, opts store.WriteOptions) error {
 	dstName := s.name(dst)
-	perm := srcInfo.Mode().Perm()
 	switch fi, err := s.fsys.Stat(dstName); {
 	case err == nil && (isDir(fi) || !fi.Mode().IsRegular()):
 		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
@@ -206,7 +232,7 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 	if err := s.chmod(tmp, tmpName, perm); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}
-	if err := fileops.Copy(ctx, tmp, in); err != nil {
+	if err := fileops.Copy(ctx, tmp, r); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -221,12 +247,34 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 		return err
 	}
 	renameMu.Lock()
-	err = s.fsys.Rename(tmpName, dstName)
+	err = s.commit(tmpName, dstName, opts)
 	renameMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("rename temporary file: %w", err)
+		return err
 	}
 	renamed = true
+	return nil
+}
+
+// commit checks opts' preconditions on dst and renames tmp over it; the
+// caller holds renameMu.
+func (s *Store) commit(tmpName, dstName string, opts store.WriteOptions) error {
+	if opts.IfNotExist || opts.IfVersion != "" {
+		fi, err := s.fsys.Stat(dstName)
+		switch {
+		case err == nil && opts.IfNotExist:
+			return fmt.Errorf("%w: it exists", store.ErrChanged)
+		case errors.Is(err, fs.ErrNotExist) && opts.IfVersion != "":
+			return fmt.Errorf("%w: it no longer exists", store.ErrChanged)
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("stat destination: %w", err)
+		case err == nil && fileVersion(fi) != opts.IfVersion:
+			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), opts.IfVersion)
+		}
+	}
+	if err := s.fsys.Rename(tmpName, dstName); err != nil {
+		return fmt.Errorf("rename temporary file: %w", err)
+	}
 	return nil
 }
 

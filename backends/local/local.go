@@ -40,7 +40,7 @@ type Store struct {
 	root *os.Root
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Writer = (*Store)(nil)
 
 // New opens the store held by dir, which must be an existing, readable
 // directory. Close releases it.
@@ -77,6 +77,9 @@ func readable(root *os.Root) error {
 	}
 	return err
 }
+
+// Dir returns the directory the store was opened on.
+func (s *Store) Dir() string { return s.dir }
 
 // Close releases the directory. The Store must not be used afterwards.
 func (s *Store) Close() error {
@@ -157,11 +160,11 @@ func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
 // Open implements store.Store. It refuses anything that is not a regular
 // file, and never blocks on a FIFO.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	f, _, err := s.open(ctx, key)
+	f, fi, err := s.open(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("local: open %q: %w", key, err)
 	}
-	return fileops.NewReader(ctx, "local", key, f), nil
+	return fileops.NewReader(ctx, "local", key, f, fileVersion(fi)), nil
 }
 
 // open opens key's regular file for reading; errors name neither the
@@ -221,10 +224,34 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 		return fmt.Errorf("open source: %w", err)
 	}
 	defer in.Close()
+	return s.put(ctx, dst, in, srcInfo.Mode().Perm(), store.WriteOptions{})
+}
 
+// Write implements store.Writer the way Replace works, with the
+// precondition checked and the rename done under a lock on dst's
+// directory: an exclusive flock(2) of the directory, which every Write and
+// Replace of this package takes, in any process. A writer that does not
+// take it can still change the file between the check and the rename, a
+// window of a few system calls. A new file gets mode 0644.
+//
+// The version is the file's device, inode, size and modification time
+// (nanoseconds): a rename over the file, or a write that changes its size
+// or time, changes it.
+func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
+	if err := store.ValidateKey(key); err != nil {
+		return fmt.Errorf("local: write: %w", err)
+	}
+	if err := s.put(ctx, key, r, 0o644, opts); err != nil {
+		return fmt.Errorf("local: write %q: %w", key, err)
+	}
+	return nil
+}
+
+// put gives dst the bytes of r through a temporary file renamed into
+// place, if opts' preconditions hold. perm is the mode of a new dst.
+func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMode, opts store.WriteOptions) error {
 	dstName := filepath.FromSlash(dst)
 	dir := filepath.Dir(dstName)
-	perm := srcInfo.Mode().Perm()
 	switch fi, err := s.root.Stat(dstName); {
 	case err == nil && !fi.Mode().IsRegular():
 		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
@@ -255,7 +282,7 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 	if err := tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}
-	if err := fileops.Copy(ctx, tmp, in); err != nil {
+	if err := fileops.Copy(ctx, tmp, r); err != nil {
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -269,12 +296,50 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.root.Rename(tmpName, dstName); err != nil {
-		return fmt.Errorf("rename temporary file: %w", err)
+	unlock, err := lockDir(s.root, dir)
+	if err != nil {
+		return fmt.Errorf("lock directory: %w", err)
+	}
+	err = s.commit(tmpName, dstName, opts)
+	unlock()
+	if err != nil {
+		return err
 	}
 	renamed = true
 	if err := syncDir(s.root, dir); err != nil {
 		return fmt.Errorf("sync directory after rename: %w", err)
+	}
+	return nil
+}
+
+// commit checks opts' preconditions on dst and moves tmp into its place;
+// the caller holds the directory lock.
+func (s *Store) commit(tmpName, dstName string, opts store.WriteOptions) error {
+	if opts.IfNotExist {
+		// A hard link fails if dst exists, even if someone who does not
+		// take the lock has just created it.
+		if err := s.root.Link(tmpName, dstName); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%w: it exists", store.ErrChanged)
+			}
+			return fmt.Errorf("link temporary file: %w", err)
+		}
+		s.root.Remove(tmpName)
+		return nil
+	}
+	if opts.IfVersion != "" {
+		fi, err := s.root.Stat(dstName)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("%w: it no longer exists", store.ErrChanged)
+		case err != nil:
+			return fmt.Errorf("stat destination: %w", err)
+		case fileVersion(fi) != opts.IfVersion:
+			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), opts.IfVersion)
+		}
+	}
+	if err := s.root.Rename(tmpName, dstName); err != nil {
+		return fmt.Errorf("rename temporary file: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ package local
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -27,4 +29,37 @@ func syncDir(root *os.Root, dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// fileVersion identifies the file fi describes: a rename over it changes
+// the inode, a write its size or modification time.
+func fileVersion(fi fs.FileInfo) string {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%x:%x:%x:%x", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// lockDir takes an exclusive flock(2) on dir, which every Write and
+// Replace of this package holds around its check and rename, in any
+// process; the returned function releases it.
+func lockDir(root *os.Root, dir string) (func(), error) {
+	d, err := root.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = syscall.Flock(int(d.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+		d.Close()
+	}, nil
 }

@@ -14,15 +14,18 @@ import (
 
 // NewReader wraps f so that every Read fails once ctx is done, and so that
 // read errors name the backend and the key: "backend: read "key": cause".
-func NewReader(ctx context.Context, backend, key string, f io.ReadCloser) io.ReadCloser {
-	return &reader{ctx: ctx, backend: backend, key: key, f: f}
+// The reader implements store.Versioned with version.
+func NewReader(ctx context.Context, backend, key string, f io.ReadCloser, version string) io.ReadCloser {
+	return &reader{ctx: ctx, backend: backend, key: key, f: f, version: version}
 }
 
 type reader struct {
-	ctx          context.Context
-	backend, key string
-	f            io.ReadCloser
+	ctx                   context.Context
+	backend, key, version string
+	f                     io.ReadCloser
 }
+
+func (r *reader) Version() string { return r.version }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if err := r.ctx.Err(); err != nil {

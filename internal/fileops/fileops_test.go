@@ -29,7 +29,7 @@ func TestTempName(t *testing.T) {
 
 func TestReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")))
+	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")), "v1")
 	buf := make([]byte, 3)
 	n, err := r.Read(buf)
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestReader(t *testing.T) {
 	assert.Contains(t, err.Error(), `test: read "k.json"`)
 
 	failure := errors.New("disk on fire")
-	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)))
+	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)), "")
 	_, err = r.Read(buf)
 	assert.ErrorIs(t, err, failure)
 	assert.Contains(t, err.Error(), `"k.json"`)
