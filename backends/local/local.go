@@ -4,11 +4,12 @@
 // access goes through an os.Root, so no key and no symbolic link ever reaches
 // outside the directory. Symbolic links that stay inside it (and are
 // relative, as os.Root requires) are followed when they lead to a regular
-// file. List reports a link that leads outside the directory (whatever it
-// leads to: that is never looked at) or nowhere with Size 0, so that a
-// recovery can report it, and Open refuses it. Links inside the directory to
-// directories or special files, and FIFOs, sockets and devices themselves,
-// are not objects; List does not descend through links.
+// file. List reports with Size 0 a link that leads outside the directory
+// (whatever it leads to: that is never looked at) or nowhere, and FIFOs,
+// sockets and devices (and links to them), so that a recovery can report
+// the session they stand in for; Open refuses them all, and never opens a
+// special file. Links to directories are not objects; List does not
+// descend through links.
 //
 // Replace writes a temporary file next to the destination, named
 // "." + base + ".tmp-" + random hex (never ending in ".json"), syncs it and
@@ -152,13 +153,20 @@ func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
 			e.Kind = dirlist.File // escapes or dangles: listed, Open fails
 		case fi.Mode().IsRegular():
 			e.Kind, e.Size = dirlist.File, fi.Size()
+		case !fi.IsDir():
+			e.Kind = dirlist.File // leads to a special file: listed, Open refuses
 		}
+	default:
+		// A FIFO, socket or device: listed with size 0 so that a session
+		// it stands in for is reported; Open refuses it without opening.
+		e.Kind = dirlist.File
 	}
 	return e, nil
 }
 
 // Open implements store.Store. It refuses anything that is not a regular
-// file, and never blocks on a FIFO.
+// file without opening it, and cannot block on a FIFO that takes a file's
+// place meanwhile (O_NONBLOCK, then fstat).
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	f, fi, err := s.open(ctx, key)
 	if err != nil {
@@ -175,6 +183,11 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	// Refuse a special file before opening it: opening a device can have
+	// effects, and a FIFO would block without O_NONBLOCK.
+	if fi, err := s.root.Stat(filepath.FromSlash(key)); err == nil && !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 	}
 	f, err := s.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|openFlags, 0)
 	if err != nil {

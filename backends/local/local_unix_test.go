@@ -5,6 +5,7 @@ package local_test
 import (
 	"context"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -68,12 +69,19 @@ func TestSymlinkInsideRoot(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrNotExist)
 }
 
-func TestFIFOIsNotAnObject(t *testing.T) {
+// A FIFO, a socket or a device is listed, with size 0, so that recovery
+// reports the session it stands in for; Open refuses it and never blocks.
+func TestSpecialFilesListedButNeverOpened(t *testing.T) {
 	dir := newDir(t, map[string][]byte{"a.json": []byte("{}")})
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "f.json"), 0o644))
+	l, err := net.Listen("unix", filepath.Join(dir, "sock.json"))
+	require.NoError(t, err)
+	defer l.Close()
 	s := open(t, dir)
 
-	assert.Equal(t, []store.Object{{Key: "a.json", Size: 2}}, list(t, s, ""))
+	assert.Equal(t, []store.Object{{Key: "a.json", Size: 2}, {Key: "f.json"}, {Key: "sock.json"}}, list(t, s, ""))
+	_, err = s.Open(context.Background(), "sock.json")
+	assert.ErrorContains(t, err, "not a regular file")
 
 	done := make(chan error, 1)
 	go func() {
