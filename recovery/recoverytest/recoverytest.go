@@ -318,23 +318,27 @@ func readFailureLeavesSessionAlone(t *testing.T, newStore storetest.NewStore) {
 }
 
 // A read that ends early without an error looks like a whole, truncated
-// document — one that counts -1, so that any backup would win. The listed
-// size gives it away.
+// document — one that counts -1, so that any backup would win. A file that
+// grows while it is read may be half old, half new. The listed size gives
+// both away.
 func shortReadIsAFailure(t *testing.T, newStore storetest.NewStore) {
 	objects := map[string][]byte{
-		"cut.json":     Session(8),
-		"cut.json.bak": Session(3),
-		"bak.json":     Session(1),
-		"bak.json.bak": Session(9),
+		"cut.json":       Session(8),
+		"cut.json.bak":   Session(3),
+		"bak.json":       Session(1),
+		"bak.json.bak":   Session(9),
+		"grown.json":     Session(0),
+		"grown.json.bak": Session(2),
 	}
 	s := &faulty{Store: newStore(t, objects), fail: map[string]fault{
 		"cut.json":     {truncate: 20},
 		"bak.json.bak": {truncate: 100},
+		"grown.json":   {grow: "   "},
 	}}
 	r := recoverAll(t, s, recovery.Options{})
-	assert.Equal(t, 2, r.Errors)
+	assert.Equal(t, 3, r.Errors)
 	assert.Zero(t, r.Restored)
-	for _, id := range []string{"cut", "bak"} {
+	for _, id := range []string{"cut", "bak", "grown"} {
 		st := find(t, r, id)
 		assert.False(t, st.Restored, id)
 		assert.ErrorContains(t, st.Err, "where the listing said", id)
@@ -547,7 +551,8 @@ type fault struct {
 	openErr  error // Open fails with it
 	readErr  error // Read fails with it once after bytes have been read
 	after    int
-	truncate int // Read ends, with io.EOF and no error, after this many bytes
+	truncate int    // Read ends, with io.EOF and no error, after this many bytes
+	grow     string // Read returns these bytes after the object's: it grew
 }
 
 // faulty wraps a store: it records the keys opened, injects faults, and
@@ -576,6 +581,12 @@ func (f *faulty) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	rc, err := f.Store.Open(ctx, key)
 	if err != nil {
 		return rc, err
+	}
+	if ft.grow != "" {
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(rc, strings.NewReader(ft.grow)), rc}, nil
 	}
 	if ft.truncate > 0 {
 		return struct {
