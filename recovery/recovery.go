@@ -164,7 +164,7 @@ func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, erro
 		err = fmt.Errorf("recovery: list sessions: %w", err)
 		rel.abandon(func(sl *slot) Status {
 			st := Status{SessionID: sl.id, Key: sl.key, LiveMessages: NotCounted, BakMessages: NotCounted, Recommend: NoAction}
-			st.fail(fmt.Errorf("not handled: %w", err))
+			st.fail(fmt.Errorf("%q not handled: %w", sl.key, err))
 			return st
 		})
 	} else {
@@ -422,7 +422,7 @@ func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (
 	// The counter stops early only on bytes that are not a session; if it
 	// read to the end, the end must be where the listing put it.
 	if err == nil && w.read.eof && w.read.n != size {
-		err = fmt.Errorf("%w: read %d bytes where the listing said %d (cut short, or changed while read)", errShortRead, w.read.n, size)
+		err = fmt.Errorf("%w: read %d bytes where the listing said %d (cut short, or changed while read)", ErrShortRead, w.read.n, size)
 	}
 	if err != nil {
 		return NotCounted, "", fmt.Errorf("read %q: %w", key, err)
@@ -430,9 +430,10 @@ func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (
 	return Count(n), version, nil
 }
 
-// errShortRead is wrapped when a read ends before or after the object's
-// listed size.
-var errShortRead = errors.New("object size mismatch")
+// ErrShortRead is wrapped by a session's error when a read ended before or
+// after the size the listing gave: the transport cut it short, or the
+// object changed while it was read. Its count was not trusted.
+var ErrShortRead = errors.New("object size mismatch")
 
 // sizedReader counts the bytes read and notes the end of data.
 type sizedReader struct {
