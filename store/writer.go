@@ -38,7 +38,8 @@ type WriteOptions struct {
 	IfNotExist bool
 }
 
-// Writer is a Store that can also write whole objects. It is optional:
+// Writer is a Store that can also write and delete whole objects. It is
+// optional:
 // recovery needs only Store, and uses Writer when a store offers it, to
 // restore a session only if no one saved it since it was read.
 type Writer interface {
@@ -49,4 +50,11 @@ type Writer interface {
 	// ErrChanged. A failure, a read error from r or a cancelled context
 	// leaves key as it was.
 	Write(ctx context.Context, key string, r io.Reader, opts WriteOptions) error
+
+	// Delete removes key. A missing key gives an error for which
+	// errors.Is(err, ErrNotExist) holds. With opts.IfVersion set, it
+	// removes key only if it still has that version, and otherwise
+	// changes nothing and returns an error wrapping ErrChanged
+	// (opts.IfNotExist is meaningless here and refused).
+	Delete(ctx context.Context, key string, opts WriteOptions) error
 }

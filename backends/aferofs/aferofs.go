@@ -193,6 +193,40 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 	return nil
 }
 
+// Delete implements store.Writer: it removes a file (never a directory)
+// under the package's rename lock.
+func (s *Store) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := s.remove(ctx, key, opts); err != nil {
+		return fmt.Errorf("aferofs: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := store.ValidateKey(key); err != nil {
+		return err
+	}
+	if opts.IfNotExist {
+		return errors.New("IfNotExist makes no sense for a delete")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := s.name(key)
+	renameMu.Lock()
+	defer renameMu.Unlock()
+	fi, err := s.fsys.Stat(name)
+	switch {
+	case err != nil:
+		return err
+	case isDir(fi) || !fi.Mode().IsRegular():
+		return fmt.Errorf("not a regular file (mode %v)", fi.Mode())
+	case opts.IfVersion != "" && fileVersion(fi) != opts.IfVersion:
+		return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), opts.IfVersion)
+	}
+	return s.fsys.Remove(name)
+}
+
 // fileVersion identifies the file fi describes by its size and
 // modification time.
 func fileVersion(fi fs.FileInfo) string {

@@ -206,6 +206,25 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 	return nil
 }
 
+// Delete implements store.Writer with one delete request. A conditional
+// delete (opts.IfVersion) is refused: not every service, nor every test
+// server, honours conditions on deletes.
+func (s *Store) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := store.ValidateKey(key); err != nil {
+		return fmt.Errorf("blob: delete: %w", err)
+	}
+	if opts.IfVersion != "" || opts.IfNotExist {
+		return fmt.Errorf("blob: delete %q: conditional deletes are not supported", key)
+	}
+	if err := ctx.Err(); err != nil {
+		return wrap("delete", key, err)
+	}
+	if err := s.b.Delete(ctx, key); err != nil {
+		return wrap("delete", key, err)
+	}
+	return nil
+}
+
 // abortingReader calls abort before it returns a read error.
 type abortingReader struct {
 	r     io.Reader

@@ -260,6 +260,59 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 	return nil
 }
 
+// Delete implements store.Writer: it removes a file (never a directory)
+// under the same directory lock as Write, then syncs the directory.
+func (s *Store) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := s.remove(ctx, key, opts); err != nil {
+		return fmt.Errorf("local: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := store.ValidateKey(key); err != nil {
+		return err
+	}
+	if opts.IfNotExist {
+		return errors.New("IfNotExist makes no sense for a delete")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := filepath.FromSlash(key)
+	dir := filepath.Dir(name)
+	unlock, err := lockDir(s.root, dir)
+	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	}
+	if err != nil {
+		return fmt.Errorf("lock directory: %w", err)
+	}
+	defer unlock()
+	fi, err := s.root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("not a file (mode %v)", fi.Mode())
+	}
+	if opts.IfVersion != "" {
+		fi, err := s.root.Stat(name)
+		if err != nil {
+			return fmt.Errorf("stat: %w", err)
+		}
+		if v := fileVersion(fi); v != opts.IfVersion {
+			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, v, opts.IfVersion)
+		}
+	}
+	if err := s.root.Remove(name); err != nil {
+		return err
+	}
+	return syncDir(s.root, dir)
+}
+
 // put gives dst the bytes of r through a temporary file renamed into
 // place, if opts' preconditions hold. perm is the mode of a new dst.
 func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMode, opts store.WriteOptions) error {

@@ -108,6 +108,7 @@ const (
 	opOpen    = "open"
 	opReplace = "replace"
 	opWrite   = "write"
+	opDelete  = "delete"
 )
 
 var opKinds = map[string][]Kind{
@@ -115,6 +116,7 @@ var opKinds = map[string][]Kind{
 	opOpen:    {Error, ShortRead, MidwayError, Slow},
 	opReplace: {Error, FailedCopy, Slow},
 	opWrite:   {FailedWrite, Slow},
+	opDelete:  {Error, Slow},
 }
 
 // DefaultDelay is how long a Slow call waits when Config.Delay is zero.
@@ -399,4 +401,21 @@ func (f *faultWriter) Write(ctx context.Context, key string, r io.Reader, opts s
 		}
 	}
 	return f.w.Write(ctx, key, r, opts)
+}
+
+// Delete implements store.Writer. An Error fault fails before the inner
+// store is called: nothing is deleted.
+func (f *faultWriter) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
+	kind, _ := f.decide(ctx, store.ValidateKey(key) == nil, opDelete, key)
+	switch kind {
+	case Error:
+		f.injected(kind)
+		return fmt.Errorf("storefault: delete %q: %w", key, ErrInjected)
+	case Slow:
+		f.injected(kind)
+		if err := f.wait(ctx); err != nil {
+			return fmt.Errorf("storefault: delete %q: %w", key, err)
+		}
+	}
+	return f.w.Delete(ctx, key, opts)
 }

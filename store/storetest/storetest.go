@@ -539,5 +539,38 @@ func testWrite(t *testing.T, newStore NewStore) {
 		s := writer(t)
 		var ke *store.KeyError
 		require.ErrorAs(t, s.Write(ctx, "../x", bytes.NewReader(nil), store.WriteOptions{}), &ke)
+		require.ErrorAs(t, s.Delete(ctx, "../x", store.WriteOptions{}), &ke)
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		objs := objects()
+		objs["dir/t.json"] = []byte("t")
+		s := newStore(t, objs).(store.Writer)
+		require.NoError(t, s.Delete(ctx, "s.json", store.WriteOptions{}))
+		_, err := s.Open(ctx, "s.json")
+		assert.ErrorIs(t, err, store.ErrNotExist)
+		err = s.Delete(ctx, "s.json", store.WriteOptions{})
+		assert.ErrorIs(t, err, store.ErrNotExist, "deleting a missing key")
+		assert.Contains(t, err.Error(), "s.json")
+		assert.Equal(t, map[string][]byte{"dir/t.json": []byte("t")}, Objects(t, s))
+		assert.Error(t, s.Delete(cancelled(), "dir/t.json", store.WriteOptions{}))
+		assert.Equal(t, []byte("t"), Read(t, s, "dir/t.json"), "a cancelled delete deletes nothing")
+	})
+
+	t.Run("DeleteIfVersion", func(t *testing.T) {
+		s := writer(t)
+		v := version(t, s, "s.json")
+		if v == "" {
+			t.Skip("this store reports no versions")
+		}
+		err := s.Delete(ctx, "s.json", store.WriteOptions{IfVersion: v})
+		if err != nil && strings.Contains(err.Error(), "not supported") {
+			t.Skip("this store does not delete conditionally")
+		}
+		require.NoError(t, err)
+		require.NoError(t, s.Write(ctx, "s.json", bytes.NewReader([]byte("new")), store.WriteOptions{}))
+		err = s.Delete(ctx, "s.json", store.WriteOptions{IfVersion: v})
+		require.ErrorIs(t, err, store.ErrChanged)
+		assert.Equal(t, []byte("new"), Read(t, s, "s.json"))
 	})
 }
