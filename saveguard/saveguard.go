@@ -1,0 +1,277 @@
+// Package saveguard is the save path of an application that keeps its chat
+// sessions in a store.Writer, the half of the protection loop that runs
+// before package recovery does:
+//
+//   - Save writes a session. When the stored document has more messages
+//     than the new one, it first copies the stored bytes to the backup,
+//     so that a bug that shrinks a session can be undone by recovery.
+//   - Shrink writes a session that is meant to have fewer messages (the
+//     user cleared, compressed or undid it) and retires its backup, so
+//     that recovery does not roll the user's decision back.
+//   - Delete removes a session and its backup, so that neither recovery nor
+//     an orphan restore (recovery.Options.RestoreOrphans) brings it back.
+//
+// Sessions are named as recovery names them: id "chat" is kept under
+// "chat.json" (Key) and its backup under "chat.json.bak" (BackupKey); ids
+// are checked with recovery.ValidateID.
+//
+// # Crash safety
+//
+// Each operation is a backup step and a live step, ordered so that a
+// process that dies between them leaves a state recovery handles correctly:
+//
+//   - Save writes the backup first, then the live document: a crash in
+//     between leaves the old document live with an identical backup, and
+//     recovery has nothing to do.
+//   - Shrink deletes the backup first, then writes the live document: a
+//     crash in between leaves the old, larger document live without a
+//     backup, and recovery has nothing to do; the shrink did not happen and
+//     can be retried. The other order could leave the new document beside a
+//     larger backup, which recovery would restore.
+//   - Delete deletes the backup first, then the live document: a crash in
+//     between leaves the live document without a backup; the delete can be
+//     retried. The other order could leave an orphan backup, which
+//     recovery.Options.RestoreOrphans would restore.
+//
+// # Concurrent writers
+//
+// Save and Shrink read the stored document's version (store.Versioned) and
+// write the live document only if it still has that version
+// (store.WriteOptions.IfVersion), or only if it still does not exist
+// (IfNotExist) when there was none. If someone saved the session in
+// between, nothing is overwritten and the error wraps store.ErrChanged: read
+// the session again and retry. A store that reports no version ("") cannot
+// make that check, and the live document is then written unconditionally.
+// Delete is unconditional: deleting is the user's explicit decision, and
+// not every store supports conditional deletes.
+package saveguard
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/c0fe5641/sessionrecovery/msgcount"
+	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// ErrNotSession is wrapped by the error for a document that is not a
+// session (msgcount.NotSession: not a JSON object with a "messages" array).
+// Such a document is never written.
+var ErrNotSession = errors.New("document is not a session (a JSON object with a \"messages\" array)")
+
+// Key is the key of session id's live document: id + ".json".
+func Key(id string) string { return id + ".json" }
+
+// BackupKey is the key of session id's backup: Key(id) + ".bak".
+func BackupKey(id string) string { return Key(id) + ".bak" }
+
+// Guard saves, shrinks and deletes the sessions of one store. It is safe
+// for concurrent use if its store is; operations on one session by several
+// callers are serialised by the store's version checks, not by the Guard.
+type Guard struct {
+	s store.Writer
+}
+
+// New returns a Guard over s. s must not be nil.
+func New(s store.Writer) *Guard {
+	return &Guard{s: s}
+}
+
+// Save writes document as session id's live document, whole, and keeps a
+// backup when that would lose messages: if the stored document has more
+// messages than document, its bytes (exactly those read) are first written
+// to BackupKey(id). A save that keeps or grows the count writes no backup
+// and leaves an existing one as it is. A missing session is created, only
+// if no one creates it meanwhile.
+//
+// A document that is not a session, or an invalid id, is refused with an
+// error wrapping ErrNotSession or recovery.ErrInvalidID, and nothing is
+// changed. If the stored document changed since Save read it, the live
+// document is not written and the error wraps store.ErrChanged (a backup
+// written just before holds bytes that were live, and is harmless).
+// A stored document that cannot be read is never taken as empty: Save
+// fails and writes nothing. One that reads as not a session is checked
+// against the store's listing (one List call), so that a read cut short
+// without an error is not mistaken for it; it gets no backup, since
+// recovery never restores such a document.
+func (g *Guard) Save(ctx context.Context, id string, document []byte) error {
+	n, err := check(id, document)
+	if err != nil {
+		return opError("save", id, err)
+	}
+	cur, err := g.read(ctx, id, true)
+	if err != nil {
+		return opError("save", id, err)
+	}
+	if cur.exists {
+		had := msgcount.CountBytes(cur.body)
+		if had == msgcount.NotSession {
+			// A read cut short without an error reads as a document that
+			// is not a session: believe that only if the bytes are all
+			// there, since no backup is made of it.
+			if err := g.checkWhole(ctx, Key(id), len(cur.body)); err != nil {
+				return opError("save", id, err)
+			}
+		}
+		if had > n {
+			backup := BackupKey(id)
+			if err := g.s.Write(ctx, backup, bytes.NewReader(cur.body), store.WriteOptions{}); err != nil {
+				return opError("save", id, fmt.Errorf("back up %q to %q before a save with fewer messages, so nothing was saved: %w", Key(id), backup, err))
+			}
+		}
+	}
+	if err := g.writeLive(ctx, id, document, cur); err != nil {
+		return opError("save", id, err)
+	}
+	return nil
+}
+
+// Shrink writes document as session id's live document and retires its
+// backup, for a save that is meant to have fewer messages: the user
+// cleared, compressed or undid the session. After it, recovery has nothing
+// to roll back. The backup is deleted first and the document written
+// second, so a crash in between leaves the old document live without a
+// backup: the shrink did not happen, and recovery changes nothing.
+//
+// The backup is discarded whatever it holds, including one that recovery
+// has not yet restored: run recovery at startup, before users act.
+//
+// Shrink refuses what Save refuses, and reports a concurrent save as Save
+// does (the backup may then be gone already; the session as saved by the
+// other writer is left as it is).
+func (g *Guard) Shrink(ctx context.Context, id string, document []byte) error {
+	if _, err := check(id, document); err != nil {
+		return opError("shrink", id, err)
+	}
+	cur, err := g.read(ctx, id, false)
+	if err != nil {
+		return opError("shrink", id, err)
+	}
+	if err := g.deleteIfExists(ctx, BackupKey(id)); err != nil {
+		return opError("shrink", id, fmt.Errorf("retire the backup first (nothing was written): %w", err))
+	}
+	if err := g.writeLive(ctx, id, document, cur); err != nil {
+		return opError("shrink", id, err)
+	}
+	return nil
+}
+
+// Delete removes session id's backup, then its live document, so that no
+// recovery brings the session back; a crash in between leaves the live
+// document without a backup, and Delete can be retried. Missing documents
+// are not an error: deleting a deleted session succeeds. The delete is
+// unconditional: it wins over a concurrent save. Copies that recovery kept
+// of replaced documents (recovery.PreservedSuffix) are left alone; recovery
+// never restores them.
+func (g *Guard) Delete(ctx context.Context, id string) error {
+	if err := recovery.ValidateID(id); err != nil {
+		return opError("delete", id, err)
+	}
+	if err := g.deleteIfExists(ctx, BackupKey(id)); err != nil {
+		return opError("delete", id, fmt.Errorf("delete the backup first (the session was left as it was): %w", err))
+	}
+	if err := g.deleteIfExists(ctx, Key(id)); err != nil {
+		return opError("delete", id, fmt.Errorf("backup deleted, live document not (retry the delete): %w", err))
+	}
+	return nil
+}
+
+// check validates id and document and returns document's message count.
+func check(id string, document []byte) (int, error) {
+	if err := recovery.ValidateID(id); err != nil {
+		return 0, err
+	}
+	n := msgcount.CountBytes(document)
+	if n == msgcount.NotSession {
+		return 0, ErrNotSession
+	}
+	return n, nil
+}
+
+// stored is what a Guard read of a session's live document.
+type stored struct {
+	exists  bool
+	version string // "" when the store does not tell
+	body    []byte // read only when asked
+}
+
+// read opens session id's live document and notes its version, and its
+// bytes when body is set.
+func (g *Guard) read(ctx context.Context, id string, body bool) (stored, error) {
+	key := Key(id)
+	rc, err := g.s.Open(ctx, key)
+	if errors.Is(err, store.ErrNotExist) {
+		return stored{}, nil
+	}
+	if err != nil {
+		return stored{}, fmt.Errorf("read %q: %w", key, err)
+	}
+	cur := stored{exists: true, version: store.Version(rc)}
+	if body {
+		cur.body, err = io.ReadAll(rc)
+	}
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return stored{}, fmt.Errorf("read %q: %w", key, err)
+	}
+	return cur, nil
+}
+
+// checkWhole checks that the object at key has size n, as the listing
+// tells it.
+func (g *Guard) checkWhole(ctx context.Context, key string, n int) error {
+	size := int64(-1)
+	err := g.s.List(ctx, key, func(o store.Object) error {
+		if o.Key == key {
+			size = o.Size
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %q to check its read was whole: %w", key, err)
+	}
+	if size != int64(n) {
+		return fmt.Errorf("read %q: %w: read %d bytes where the listing says %d (cut short, or changed while read), so nothing was written", key, recovery.ErrShortRead, n, size)
+	}
+	return nil
+}
+
+// writeLive writes document to session id's live document if it is still
+// as cur saw it.
+func (g *Guard) writeLive(ctx context.Context, id string, document []byte, cur stored) error {
+	key := Key(id)
+	var opts store.WriteOptions
+	switch {
+	case !cur.exists:
+		opts.IfNotExist = true
+	default:
+		opts.IfVersion = cur.version // "" when unknown: an unconditional write
+	}
+	err := g.s.Write(ctx, key, bytes.NewReader(document), opts)
+	switch {
+	case errors.Is(err, store.ErrChanged):
+		return fmt.Errorf("%q changed since it was read (saved by someone else?), so it was left as it is; read it again and retry: %w", key, err)
+	case err != nil:
+		return fmt.Errorf("write %q: %w", key, err)
+	}
+	return nil
+}
+
+// deleteIfExists deletes key; a missing key is not an error.
+func (g *Guard) deleteIfExists(ctx context.Context, key string) error {
+	err := g.s.Delete(ctx, key, store.WriteOptions{})
+	if err != nil && !errors.Is(err, store.ErrNotExist) {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func opError(op, id string, err error) error {
+	return fmt.Errorf("saveguard: %s session %q: %w", op, id, err)
+}

@@ -1,0 +1,483 @@
+// Package saveguardtest runs the save-path scenarios of package saveguard
+// against any store.Writer, so that every backend shows the whole
+// protection loop holds on it:
+//
+//	saveguardtest.Run(t, newStore)
+//
+// Each scenario is one subtest named for the promise it shows. Recovery
+// runs with recovery.Options.RestoreOrphans wherever a scenario checks that
+// nothing comes back, since that is the run most eager to restore.
+package saveguardtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
+	"github.com/c0fe5641/sessionrecovery/saveguard"
+	"github.com/c0fe5641/sessionrecovery/store"
+	"github.com/c0fe5641/sessionrecovery/store/storetest"
+)
+
+// NewStore makes a fresh store that holds exactly the given objects (keys
+// are valid store keys). It is called at least once per subtest; cleanup
+// belongs to t.
+type NewStore func(t *testing.T, objects map[string][]byte) store.Writer
+
+// Run runs every save-path scenario against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	t.Helper()
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, newStore) })
+	}
+}
+
+type scenario struct {
+	name string
+	run  func(t *testing.T, newStore NewStore)
+}
+
+var scenarios = []scenario{
+	{"ShrinkingSaveBacksUpStoredBytes", shrinkingSaveBacksUpStoredBytes},
+	{"GrowingOrEqualSaveWritesNoBackup", growingOrEqualSaveWritesNoBackup},
+	{"NonSessionRefused", nonSessionRefused},
+	{"InvalidIDRefused", invalidIDRefused},
+	{"ShrinkThenRecoveryRestoresNothing", shrinkThenRecoveryRestoresNothing},
+	{"DeleteThenRecoveryRestoresNothing", deleteThenRecoveryRestoresNothing},
+	{"ConcurrentSaveNotOverwritten", concurrentSaveNotOverwritten},
+	{"CrashBetweenStepsNeverRestoresWhatWasRemoved", crashBetweenSteps},
+	{"ProtectionLoop", protectionLoop},
+}
+
+// stub is what a buggy save writes: the session's metadata, no messages.
+var stub = []byte(`{"title":"chat","messages":[]}`)
+
+// indented is a session of n messages whose bytes differ from
+// recoverytest.Session(n), so that a test can tell them apart and check
+// copies byte for byte.
+func indented(n int) []byte {
+	return append(append([]byte("\n  "), recoverytest.Session(n)...), " \n"...)
+}
+
+func recoverAll(t *testing.T, s store.Store) *recovery.Report {
+	t.Helper()
+	r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{RestoreOrphans: true})
+	require.NoError(t, err)
+	for _, st := range append(r.Details, r.Orphans...) {
+		require.NoError(t, st.Err, "recovery of %s", st.SessionID)
+	}
+	return r
+}
+
+// restoredAnything says whether a recovery restored a session or an orphan.
+func restoredAnything(r *recovery.Report) bool {
+	for _, st := range append(r.Details, r.Orphans...) {
+		if st.Restored {
+			return true
+		}
+	}
+	return false
+}
+
+func shrinkingSaveBacksUpStoredBytes(t *testing.T, newStore NewStore) {
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		save    []byte
+	}{
+		{"WithoutBackup", map[string][]byte{"chat.json": indented(12)}, recoverytest.Session(5)},
+		{"ToNoMessages", map[string][]byte{"chat.json": indented(12)}, stub},
+		{"ByOneMessage", map[string][]byte{"chat.json": indented(12)}, recoverytest.Session(11)},
+		{"OverAnOlderBackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)}, recoverytest.Session(5)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, tc.objects)
+			require.NoError(t, saveguard.New(s).Save(context.Background(), "chat", tc.save))
+			assert.Equal(t, map[string][]byte{
+				"chat.json":     tc.save,
+				"chat.json.bak": indented(12), // the bytes that were stored, byte for byte
+			}, storetest.Objects(t, s))
+		})
+	}
+}
+
+func growingOrEqualSaveWritesNoBackup(t *testing.T, newStore NewStore) {
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		save    []byte
+	}{
+		{"Growth", map[string][]byte{"chat.json": recoverytest.Session(3)}, recoverytest.Session(4)},
+		{"EqualCount", map[string][]byte{"chat.json": recoverytest.Session(3)}, indented(3)},
+		{"GrowthFromStub", map[string][]byte{"chat.json": stub}, recoverytest.Session(1)},
+		{"StoredNotASession", map[string][]byte{"chat.json": []byte("{")}, stub},
+		{"NewSession", map[string][]byte{}, recoverytest.Session(2)},
+		{"ExistingBackupKept", map[string][]byte{"chat.json": recoverytest.Session(3), "chat.json.bak": recoverytest.Session(2)}, recoverytest.Session(7)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, tc.objects)
+			require.NoError(t, saveguard.New(s).Save(context.Background(), "chat", tc.save))
+			want := map[string][]byte{"chat.json": tc.save}
+			if bak, ok := tc.objects["chat.json.bak"]; ok {
+				want["chat.json.bak"] = bak
+			}
+			assert.Equal(t, want, storetest.Objects(t, s))
+		})
+	}
+}
+
+func nonSessionRefused(t *testing.T, newStore NewStore) {
+	objects := map[string][]byte{"chat.json": recoverytest.Session(4), "chat.json.bak": recoverytest.Session(2)}
+	s := newStore(t, objects)
+	g := saveguard.New(s)
+	ctx := context.Background()
+	for _, doc := range []string{"", "not json", `[1,2,3]`, `{"msgs":[]}`, `{"messages":{}}`, `{"messages":[]`, `{"messages":[]} x`} {
+		for op, call := range map[string]func() error{
+			"save":   func() error { return g.Save(ctx, "chat", []byte(doc)) },
+			"shrink": func() error { return g.Shrink(ctx, "chat", []byte(doc)) },
+			"create": func() error { return g.Save(ctx, "new", []byte(doc)) },
+		} {
+			err := call()
+			require.ErrorIs(t, err, saveguard.ErrNotSession, "%s %q", op, doc)
+			assert.Contains(t, err.Error(), "session \"", "the error names the session")
+		}
+	}
+	assert.Equal(t, objects, storetest.Objects(t, s), "nothing changed")
+}
+
+func invalidIDRefused(t *testing.T, newStore NewStore) {
+	objects := map[string][]byte{"a.json": recoverytest.Session(1), "_x.json": recoverytest.Session(1)}
+	s := newStore(t, objects)
+	g := saveguard.New(s)
+	ctx := context.Background()
+	for _, id := range []string{"", "..", "a/b", `a\b`, "a\x00", "_x"} {
+		require.ErrorIs(t, g.Save(ctx, id, stub), recovery.ErrInvalidID, "save %q", id)
+		require.ErrorIs(t, g.Shrink(ctx, id, stub), recovery.ErrInvalidID, "shrink %q", id)
+		require.ErrorIs(t, g.Delete(ctx, id), recovery.ErrInvalidID, "delete %q", id)
+	}
+	assert.Equal(t, objects, storetest.Objects(t, s))
+}
+
+func shrinkThenRecoveryRestoresNothing(t *testing.T, newStore NewStore) {
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		shrink  []byte
+	}{
+		{"Clear", map[string][]byte{"chat.json": recoverytest.Session(40), "chat.json.bak": recoverytest.Session(30)}, stub},
+		{"Compress", map[string][]byte{"chat.json": recoverytest.Session(40), "chat.json.bak": recoverytest.Session(30)}, recoverytest.Session(2)},
+		{"WithoutBackup", map[string][]byte{"chat.json": recoverytest.Session(40)}, stub},
+		{"NewSession", map[string][]byte{}, stub},
+		{"OverAnOrphanBackup", map[string][]byte{"chat.json.bak": recoverytest.Session(30)}, stub},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, tc.objects)
+			require.NoError(t, saveguard.New(s).Shrink(context.Background(), "chat", tc.shrink))
+			want := map[string][]byte{"chat.json": tc.shrink}
+			assert.Equal(t, want, storetest.Objects(t, s), "the backup is retired")
+			r := recoverAll(t, s)
+			assert.False(t, restoredAnything(r))
+			assert.Equal(t, want, storetest.Objects(t, s), "recovery left the shrink alone")
+		})
+	}
+}
+
+func deleteThenRecoveryRestoresNothing(t *testing.T, newStore NewStore) {
+	other := map[string][]byte{"other.json": recoverytest.Session(1), "other.json.bak": recoverytest.Session(3)}
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+	}{
+		{"WithBackup", map[string][]byte{"chat.json": recoverytest.Session(40), "chat.json.bak": recoverytest.Session(30)}},
+		{"ShrunkWithBackup", map[string][]byte{"chat.json": stub, "chat.json.bak": recoverytest.Session(30)}},
+		{"WithoutBackup", map[string][]byte{"chat.json": recoverytest.Session(40)}},
+		{"OnlyAnOrphanBackup", map[string][]byte{"chat.json.bak": recoverytest.Session(30)}},
+		{"Missing", map[string][]byte{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objects := map[string][]byte{}
+			for k, v := range tc.objects {
+				objects[k] = v
+			}
+			for k, v := range other {
+				objects[k] = v
+			}
+			s := newStore(t, objects)
+			g := saveguard.New(s)
+			require.NoError(t, g.Delete(context.Background(), "chat"))
+			assert.Equal(t, other, storetest.Objects(t, s), "the session and its backup are gone; nothing else changed")
+			require.NoError(t, g.Delete(context.Background(), "chat"), "deleting again is not an error")
+
+			r := recoverAll(t, s)
+			got := storetest.Objects(t, s)
+			assert.NotContains(t, got, "chat.json", "recovery brought the deleted session back")
+			assert.NotContains(t, got, "chat.json.bak")
+			for _, st := range append(r.Details, r.Orphans...) {
+				assert.NotEqual(t, "chat", st.SessionID, "recovery saw the deleted session")
+			}
+		})
+	}
+}
+
+// window plays an application that saves one session at the worst
+// moment: after the guard has read its live document (and its version)
+// and before the guard writes it.
+type window struct {
+	store.Writer
+	key  string
+	body []byte
+
+	mu    sync.Mutex
+	saved bool
+	err   error
+}
+
+func (w *window) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, err := w.Writer.Open(ctx, key)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if key != w.key || w.saved {
+		return rc, err
+	}
+	w.saved = true
+	var r io.ReadCloser
+	if err == nil {
+		// Read whole before the save, as any transport may have.
+		b, rerr := io.ReadAll(rc)
+		version := store.Version(rc)
+		rc.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		r = &versionedReader{Reader: bytes.NewReader(b), version: version}
+	}
+	w.err = w.Writer.Write(ctx, key, bytes.NewReader(w.body), store.WriteOptions{})
+	return r, err
+}
+
+type versionedReader struct {
+	*bytes.Reader
+	version string
+}
+
+func (r *versionedReader) Close() error    { return nil }
+func (r *versionedReader) Version() string { return r.version }
+
+// versioned says whether s reports versions, without which no write can
+// be conditional on one.
+func versioned(t *testing.T, s store.Store, key string) bool {
+	t.Helper()
+	rc, err := s.Open(context.Background(), key)
+	require.NoError(t, err)
+	defer rc.Close()
+	return store.Version(rc) != ""
+}
+
+func concurrentSaveNotOverwritten(t *testing.T, newStore NewStore) {
+	theirs := indented(50) // the other writer's save, of a size no other document has
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		op      func(g *saveguard.Guard) error
+		backup  []byte // what the backup holds after
+	}{
+		{"GrowingSave", map[string][]byte{"chat.json": recoverytest.Session(3)},
+			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(4)) }, nil},
+		{"ShrinkingSave", map[string][]byte{"chat.json": recoverytest.Session(3)},
+			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) }, recoverytest.Session(3)},
+		{"Shrink", map[string][]byte{"chat.json": recoverytest.Session(3), "chat.json.bak": recoverytest.Session(2)},
+			func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", stub) }, nil},
+		{"NewSession", map[string][]byte{},
+			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(4)) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := newStore(t, tc.objects)
+			if _, exists := tc.objects["chat.json"]; exists && !versioned(t, inner, "chat.json") {
+				t.Skip("the store reports no versions, so saveguard writes unconditionally (as documented)")
+			}
+			s := &window{Writer: inner, key: "chat.json", body: theirs}
+			err := tc.op(saveguard.New(s))
+			require.True(t, s.saved, "the other writer never saved")
+			require.NoError(t, s.err, "the other writer's save")
+			require.ErrorIs(t, err, store.ErrChanged)
+			assert.Contains(t, err.Error(), `session "chat"`)
+			want := map[string][]byte{"chat.json": theirs}
+			if tc.backup != nil {
+				want["chat.json.bak"] = tc.backup
+			}
+			assert.Equal(t, want, storetest.Objects(t, inner), "the other writer's save survives")
+		})
+	}
+}
+
+// errDied is the error of every call made through a dying store after its
+// process died.
+var errDied = errors.New("the process died")
+
+// dying is a store.Writer whose process dies just before its mutating
+// call number cut+1 (counting from 1): that call and every later one, of
+// any kind, fail with errDied and change nothing. It cuts an operation
+// between any two of its steps, deterministically.
+type dying struct {
+	store.Writer
+	mu        sync.Mutex
+	cut       int // mutating calls allowed
+	mutations int // mutating calls made
+	dead      bool
+}
+
+func (d *dying) step(mutating bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if mutating && !d.dead && d.mutations == d.cut {
+		d.dead = true
+	}
+	if d.dead {
+		return errDied
+	}
+	if mutating {
+		d.mutations++
+	}
+	return nil
+}
+
+func (d *dying) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
+	if err := d.step(false); err != nil {
+		return err
+	}
+	return d.Writer.List(ctx, prefix, fn)
+}
+
+func (d *dying) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := d.step(false); err != nil {
+		return nil, err
+	}
+	return d.Writer.Open(ctx, key)
+}
+
+func (d *dying) Replace(ctx context.Context, dst, src string) error {
+	if err := d.step(true); err != nil {
+		return err
+	}
+	return d.Writer.Replace(ctx, dst, src)
+}
+
+func (d *dying) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
+	if err := d.step(true); err != nil {
+		return err
+	}
+	return d.Writer.Write(ctx, key, r, opts)
+}
+
+func (d *dying) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
+	if err := d.step(true); err != nil {
+		return err
+	}
+	return d.Writer.Delete(ctx, key, opts)
+}
+
+func crashBetweenSteps(t *testing.T, newStore NewStore) {
+	old, bak, compressed := recoverytest.Session(40), recoverytest.Session(30), recoverytest.Session(2)
+	start := map[string][]byte{"chat.json": old, "chat.json.bak": bak}
+	for _, tc := range []struct {
+		name string
+		op   func(g *saveguard.Guard) error
+		// allowed are the states the store may be in after the cut and
+		// after the recovery that follows it.
+		allowed []map[string][]byte
+		// restores is whether the recovery may restore (a shrinking Save's
+		// backup is there to be restored).
+		restores bool
+	}{
+		{
+			name: "Shrink",
+			op:   func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", compressed) },
+			allowed: []map[string][]byte{
+				start,                     // not started
+				{"chat.json": old},        // backup retired, shrink not done: retry it
+				{"chat.json": compressed}, // done
+			},
+		},
+		{
+			name: "Delete",
+			op:   func(g *saveguard.Guard) error { return g.Delete(context.Background(), "chat") },
+			allowed: []map[string][]byte{
+				start,              // not started
+				{"chat.json": old}, // backup deleted, live not: retry the delete
+				{},                 // done
+			},
+		},
+		{
+			// A bug's shrink through Save: whatever the cut, after recovery
+			// the old document is live again.
+			name: "ShrinkingSave",
+			op:   func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) },
+			allowed: []map[string][]byte{
+				start,                                    // not started
+				{"chat.json": old, "chat.json.bak": old}, // backed up, not saved
+				{"chat.json": old, "chat.json.bak": old, "chat.json.replaced": stub}, // saved, then restored
+			},
+			restores: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for cut := 0; ; cut++ {
+				inner := newStore(t, start)
+				d := &dying{Writer: inner, cut: cut}
+				err := tc.op(saveguard.New(d))
+				finished := err == nil
+				if !finished {
+					require.ErrorIs(t, err, errDied, "cut after %d mutating calls", cut)
+				}
+
+				r := recoverAll(t, inner) // the restarted process
+				got := storetest.Objects(t, inner)
+				assert.Contains(t, tc.allowed, got, "cut after %d mutating calls: the store after recovery", cut)
+				assert.NotEqual(t, bak, got["chat.json"], "cut after %d: the backup of what was removed came back", cut)
+				if !tc.restores {
+					assert.False(t, restoredAnything(r), "cut after %d: recovery restored something", cut)
+				}
+				t.Logf("cut after %d mutating calls: finished %v, keys after recovery %v", cut, finished, slices.Sorted(maps.Keys(got)))
+				if finished {
+					require.Equal(t, d.mutations, cut, "the operation finished without reaching its cut")
+					require.GreaterOrEqual(t, cut, 2, "an operation of two steps finished in fewer")
+					break
+				}
+				require.Less(t, cut, 10, "the operation never finished")
+			}
+		})
+	}
+}
+
+func protectionLoop(t *testing.T, newStore NewStore) {
+	s := newStore(t, map[string][]byte{})
+	g := saveguard.New(s)
+	ctx := context.Background()
+	for _, n := range []int{1, 2, 10, 1000} {
+		require.NoError(t, g.Save(ctx, "chat", recoverytest.Session(n)))
+	}
+	assert.Equal(t, map[string][]byte{"chat.json": recoverytest.Session(1000)}, storetest.Objects(t, s), "growth writes no backup")
+
+	require.NoError(t, g.Save(ctx, "chat", stub), "the bug's save")
+	assert.Equal(t, recoverytest.Session(1000), storetest.Read(t, s, "chat.json.bak"))
+
+	r := recoverAll(t, s) // the application restarts
+	require.Len(t, r.Details, 1)
+	assert.True(t, r.Details[0].Restored)
+	assert.Equal(t, recovery.Count(0), r.Details[0].LiveMessages)
+	assert.Equal(t, recovery.Count(1000), r.Details[0].BakMessages)
+	assert.Equal(t, recoverytest.Session(1000), storetest.Read(t, s, "chat.json"), "the session is whole again")
+
+	r = recoverAll(t, s)
+	assert.False(t, restoredAnything(r), "a second recovery has nothing to do")
+}
