@@ -115,24 +115,36 @@ func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	des, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	entries := make([]dirlist.Entry, 0, len(des))
-	for _, de := range des {
-		e, err := s.classify(path.Join(dir, de.Name()), de)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed while listing
+	defer f.Close()
+	// In batches, keeping only the compact entries: a directory of
+	// hundreds of thousands of sessions must not hold as many DirEntry
+	// values at once. (Key order needs every name before the first.)
+	var entries []dirlist.Entry
+	for {
+		des, err := f.ReadDir(readDirBatch)
+		for _, de := range des {
+			e, err := s.classify(path.Join(dir, de.Name()), de)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed while listing
+			}
+			if err != nil {
+				return nil, err
+			}
+			if e.Kind != dirlist.Skip {
+				entries = append(entries, e)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return entries, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, e)
 	}
-	return entries, nil
 }
+
+// readDirBatch is how many directory entries are read at a time.
+const readDirBatch = 1024
 
 func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
 	e := dirlist.Entry{Name: de.Name(), Kind: dirlist.Skip}

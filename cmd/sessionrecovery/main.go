@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -23,6 +24,13 @@ const (
 )
 
 func main() {
+	// The working set is small and bounded (the sessions in flight and one
+	// directory's names), so a tighter collection target than the default
+	// costs little CPU and keeps the peak well under 64 MiB on a directory
+	// of 200,000 sessions. GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
