@@ -12,18 +12,15 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/spf13/afero"
 	"gocloud.dev/blob"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore/azurecond"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore/gcscond"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore/s3cond"
-	"github.com/c0fe5641/sessionrecovery/backends/local"
 	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
@@ -86,11 +83,7 @@ var savingStores = []struct {
 		}}
 	}},
 	{"AferoMem", func(t *testing.T, objects map[string][]byte) savingStore {
-		fsys := afero.NewMemMapFs()
-		for key, b := range objects {
-			require.NoError(t, afero.WriteFile(fsys, "/"+key, b, 0o644))
-		}
-		s := aferofs.New(fsys, "/")
+		s := newAferoMem(t, objects)
 		return savingStore{s, func(key string, body []byte) error {
 			return s.Write(context.Background(), key, bytes.NewReader(body), store.WriteOptions{})
 		}}
@@ -105,17 +98,6 @@ func cloudSaving(start func(testing.TB) *testserver.Server, conds blobstore.Cond
 			return srv.Bucket.Upload(context.Background(), key, bytes.NewReader(body), &blob.WriterOptions{ContentType: "application/json"})
 		}}
 	}
-}
-
-func newLocal(t *testing.T, objects map[string][]byte) *local.Store {
-	dir := t.TempDir()
-	for key, b := range objects {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, key), b, 0o644))
-	}
-	s, err := local.New(dir)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 // TestNoSaveLostDuringRecovery shows that a restore never overwrites a save
