@@ -68,6 +68,7 @@ func TestListingFailureReportsUnhandledSessions(t *testing.T) {
 	fsys := afero.NewMemMapFs()
 	for i := range 5 {
 		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%d.json", i), []byte(`{"messages":[]}`), 0o644))
+		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%d.json.bak", i), []byte(`{"messages":[1]}`), 0o644))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
@@ -82,8 +83,14 @@ func TestListingFailureReportsUnhandledSessions(t *testing.T) {
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, r.Scanned, len(r.Details), "every session listed is in the report")
+	require.GreaterOrEqual(t, len(r.Details), 3)
+	for _, st := range r.Details[:2] {
+		assert.True(t, st.Restored, "%s was handled before the cancel", st.SessionID)
+	}
+	// Handled one at a time, every session after the cancel either failed
+	// its reads or was never handled: either way an error, and untouched.
 	for _, st := range r.Details[2:] {
 		assert.Error(t, st.Err, st.SessionID)
-		assert.False(t, st.Restored)
+		assert.False(t, st.Restored, st.SessionID)
 	}
 }
