@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/c0fe5641/sessionrecovery/backends/local"
+	"github.com/c0fe5641/sessionrecovery/internal/crashtest"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/saveguard"
 )
@@ -212,25 +212,9 @@ func crashRun(ctx context.Context, t *testing.T, dir, op string, delay time.Dura
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir+":"+op, "GORACE="+gorace)
 	cmd.Stdout, cmd.Stderr = &buf, &buf
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	select {
-	case <-exited:
-	case <-timer.C:
-		// It may exit by itself before the signal arrives; its wait status
-		// then says so.
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-	}
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	if ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+	killed, err := crashtest.KillAfter(cmd, delay)
+	require.NoError(t, err)
+	if killed {
 		return true, buf.String()
 	}
 	require.Equal(t, 0, cmd.ProcessState.ExitCode(), "the child failed: %s", buf.String())

@@ -20,13 +20,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0fe5641/sessionrecovery/internal/crashtest"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
@@ -416,25 +416,9 @@ func runAndKill(ctx context.Context, t *testing.T, bin, dir string, n int, delay
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "recover", "--concurrency", strconv.Itoa(n), dir)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	select {
-	case <-exited:
-	case <-timer.C:
-		// It may exit by itself before the signal arrives; then the signal
-		// finds it gone, and its wait status says so.
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-	}
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	if ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+	killed, err := crashtest.KillAfter(cmd, delay)
+	require.NoError(t, err)
+	if killed {
 		return true, -1, out.String()
 	}
 	return false, cmd.ProcessState.ExitCode(), out.String()
