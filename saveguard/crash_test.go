@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -74,7 +73,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x5a7e))
 	t.Logf("seed %d", seed)
 	cs := newCrashSessions(crashSessionN)
-	scratch := crashScratch(t)
+	scratch := crashtest.ScratchDir(t, "saveguard-crash-")
 	t.Logf("store: %d sessions, %d files, in %s", len(cs.ids), 2*len(cs.ids), scratch)
 
 	ops := []string{"shrink", "delete"}
@@ -439,18 +438,4 @@ func crashReadDir(t *testing.T, dir string) map[string][]byte {
 		got[e.Name()] = b
 	}
 	return got
-}
-
-// crashScratch is where the trials' stores go: tmpfs on Linux, where the
-// backend's fsyncs are free (a SIGKILL loses nothing the kernel holds, so
-// the file system does not change what the test checks).
-func crashScratch(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "linux" {
-		if dir, err := os.MkdirTemp("/dev/shm", "saveguard-crash-"); err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
 }

@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ func TestCrashConsistency(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0x5e55))
 	t.Logf("seed %d", seed)
 	cs := newCrashStore(rng)
-	scratch := crashScratchDir(t)
+	scratch := crashtest.ScratchDir(t, "sessionrecovery-crash-")
 	t.Logf("store: %d sessions (%d shrunk), %d files, %d bytes, in %s",
 		len(cs.ids), len(cs.shrunk), len(cs.files), cs.size(), scratch)
 
@@ -379,21 +378,6 @@ func buildCLI(ctx context.Context, t *testing.T) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
-}
-
-// crashScratchDir is where the trials' stores go. A SIGKILL loses nothing
-// the kernel holds, so the file system does not change what the test
-// checks; on Linux, tmpfs (/dev/shm) makes the backend's fsyncs free, which
-// lets every trial fit the time bound without loading a disk.
-func crashScratchDir(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "linux" {
-		if dir, err := os.MkdirTemp("/dev/shm", "sessionrecovery-crash-"); err == nil {
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			return dir
-		}
-	}
-	return t.TempDir()
 }
 
 // runCLIProcess runs the built command to completion.

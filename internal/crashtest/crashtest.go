@@ -5,10 +5,28 @@
 package crashtest
 
 import (
+	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
+	"testing"
 	"time"
 )
+
+// ScratchDir returns a fresh directory, removed when the test ends, for the
+// stores a crash test's trials work on: tmpfs (/dev/shm) on Linux, where a
+// backend's fsyncs cost nothing, else t.TempDir(). A SIGKILL loses nothing
+// the kernel holds, so the file system does not change what is checked.
+func ScratchDir(t testing.TB, prefix string) string {
+	t.Helper()
+	if runtime.GOOS == "linux" {
+		if dir, err := os.MkdirTemp("/dev/shm", prefix); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
 
 // KillAfter starts cmd and sends it SIGKILL once delay has passed, unless
 // it has exited by then; it waits for it either way. killed reports
