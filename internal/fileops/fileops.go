@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // NewReader wraps f so that every Read fails once ctx is done, and so that
@@ -45,7 +46,9 @@ func (r *reader) Close() error {
 // Copy copies src to dst, checking ctx before each chunk, so that a
 // cancelled replace of a large object stops early.
 func Copy(ctx context.Context, dst io.Writer, src io.Reader) error {
-	buf := make([]byte, 256<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -64,6 +67,13 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader) error {
 		}
 	}
 }
+
+// copyBufs holds Copy's buffers: a recovery restores hundreds of sessions,
+// and a buffer each would be garbage to collect.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
 
 // maxTempBase bounds the part of a temporary name taken from the
 // destination, so that the temporary name stays within name-length limits.
