@@ -14,9 +14,10 @@
 //   - A read that fails (I/O error, permission, network, cancelled context)
 //     is never taken as a count: the session is reported with an error and
 //     left alone. Only bytes read whole that are not a session count -1.
-//   - Before a live document is replaced, its bytes are copied to
+//   - Before a live document is replaced, its bytes are kept as
 //     "<id>.json.replaced" (or ".replaced.2", ".3", … if taken), which scans
-//     ignore, so a restore never destroys anything.
+//     ignore, so a restore never destroys anything: a second name for them
+//     where the store is a store.Linker, else a copy.
 //   - A session without a backup is not read unless Options.CountAll is set
 //     (its live count is then NotCounted, null in JSON).
 //   - A backup whose live document is missing (an orphan) is reported in
@@ -303,7 +304,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	keep := j.keep.next(j.live)
-	if err := w.s.Replace(ctx, keep, j.live); err != nil {
+	if err := w.preserve(ctx, keep, j.live, version); err != nil {
 		st.fail(fmt.Errorf("preserve live document as %q before restoring, so nothing was restored: %w", keep, err))
 		return st
 	}
@@ -320,6 +321,19 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 	}
 	st.Restored = true
 	return st
+}
+
+// preserve keeps the live document's bytes under keep before a restore:
+// as a second name for them where the store can link (only if the live
+// document is still the version read), else as a copy.
+func (w *worker) preserve(ctx context.Context, keep, live, version string) error {
+	if l, ok := w.s.(store.Linker); ok {
+		err := l.Link(ctx, keep, live, version)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return err
+		}
+	}
+	return w.s.Replace(ctx, keep, live)
 }
 
 // writeBackup writes the backup's bytes over the live document with

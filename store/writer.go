@@ -58,3 +58,23 @@ type Writer interface {
 	// (opts.IfNotExist is meaningless here and refused).
 	Delete(ctx context.Context, key string, opts WriteOptions) error
 }
+
+// Linker is a Store that can give an object a second key without copying
+// its bytes, as a hard link does. It is optional: recovery uses it, when a
+// store offers it, to keep the bytes a restore replaces without writing
+// them again (a local store then allocates no file for them).
+type Linker interface {
+	Store
+	// Link makes dst a second key for the bytes src holds, if src still
+	// has version ifVersion (any version when it is ""); otherwise it
+	// changes nothing and returns an error wrapping ErrChanged. It never
+	// replaces an existing dst: that is an error wrapping ErrChanged too.
+	// A missing src gives an error for which errors.Is(err, ErrNotExist)
+	// holds. An object the store cannot link gives an error wrapping
+	// errors.ErrUnsupported, and nothing is changed: copy it instead.
+	//
+	// The two keys then share the bytes until one of them is replaced
+	// (by Write, Replace or Delete): a change made in place to the
+	// underlying file, outside the store, shows through both.
+	Link(ctx context.Context, dst, src, ifVersion string) error
+}

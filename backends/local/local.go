@@ -18,6 +18,9 @@
 // A destination that is a symbolic link inside the directory is replaced by
 // a regular file, the link's target left alone; one that leads outside is
 // refused.
+//
+// Link makes a hard link, so that recovery keeps the file a restore replaces
+// without copying it or allocating a new file.
 package local
 
 import (
@@ -29,6 +32,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 
 	"github.com/c0fe5641/sessionrecovery/internal/dirlist"
 	"github.com/c0fe5641/sessionrecovery/internal/fileops"
@@ -39,9 +43,17 @@ import (
 type Store struct {
 	dir  string
 	root *os.Root
+	// dirLocks holds a *sync.Mutex per directory (by its name below the
+	// root), taken before the directory's flock: goroutines of this
+	// process queue on it, and only one of them at a time waits in
+	// flock(2), which blocks a thread and wakes every waiter at once.
+	dirLocks sync.Map
 }
 
-var _ store.Writer = (*Store)(nil)
+var (
+	_ store.Writer = (*Store)(nil)
+	_ store.Linker = (*Store)(nil)
+)
 
 // New opens the store held by dir, which must be an existing, readable
 // directory. Close releases it.
@@ -293,7 +305,7 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 	}
 	name := filepath.FromSlash(key)
 	dir := filepath.Dir(name)
-	unlock, err := lockDir(s.root, dir)
+	unlock, err := s.lockDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
 		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
 	}
@@ -320,6 +332,61 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 		}
 	}
 	if err := s.root.Remove(name); err != nil {
+		return err
+	}
+	return syncDir(s.root, dir)
+}
+
+// Link implements store.Linker with a hard link, made under the same
+// directory lock as Write, then the directory synced. Only a regular file
+// is linked; a symbolic link, even to a regular file, gives an error
+// wrapping errors.ErrUnsupported (linking it would keep the link, not the
+// bytes). dst must be in the same directory as src.
+func (s *Store) Link(ctx context.Context, dst, src, ifVersion string) error {
+	if err := s.link(ctx, dst, src, ifVersion); err != nil {
+		return fmt.Errorf("local: link %q to %q: %w", dst, src, err)
+	}
+	return nil
+}
+
+func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
+	if err := store.ValidateKey(dst); err != nil {
+		return err
+	}
+	if err := store.ValidateKey(src); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	srcName, dstName := filepath.FromSlash(src), filepath.FromSlash(dst)
+	dir := filepath.Dir(srcName)
+	if filepath.Dir(dstName) != dir {
+		return fmt.Errorf("%w: %q and %q are in different directories", errors.ErrUnsupported, dst, src)
+	}
+	unlock, err := s.lockDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	}
+	if err != nil {
+		return fmt.Errorf("lock directory: %w", err)
+	}
+	defer unlock()
+	fi, err := s.root.Lstat(srcName)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%w: not a regular file (mode %v)", errors.ErrUnsupported, fi.Mode())
+	case ifVersion != "" && fileVersion(fi) != ifVersion:
+		return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), ifVersion)
+	}
+	if err := s.root.Link(srcName, dstName); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
+		}
 		return err
 	}
 	return syncDir(s.root, dir)
@@ -374,7 +441,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	unlock, err := lockDir(s.root, dir)
+	unlock, err := s.lockDir(dir)
 	if err != nil {
 		return fmt.Errorf("lock directory: %w", err)
 	}
@@ -388,6 +455,24 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 		return fmt.Errorf("sync directory after rename: %w", err)
 	}
 	return nil
+}
+
+// lockDir takes dir's lock: this process's mutex for it, then the
+// flock(2) that other processes take too. The returned function releases
+// both.
+func (s *Store) lockDir(dir string) (func(), error) {
+	v, _ := s.dirLocks.LoadOrStore(dir, new(sync.Mutex))
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	unlock, err := flockDir(s.root, dir)
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	return func() {
+		unlock()
+		mu.Unlock()
+	}, nil
 }
 
 // commit checks opts' preconditions on dst and moves tmp into its place;

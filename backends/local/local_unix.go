@@ -40,10 +40,10 @@ func fileVersion(fi fs.FileInfo) string {
 	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
 }
 
-// lockDir takes an exclusive flock(2) on dir, which every Write and
+// flockDir takes an exclusive flock(2) on dir, which every Write and
 // Replace of this package holds around its check and rename, in any
 // process; the returned function releases it.
-func lockDir(root *os.Root, dir string) (func(), error) {
+func flockDir(root *os.Root, dir string) (func(), error) {
 	d, err := root.Open(dir)
 	if err != nil {
 		return nil, err

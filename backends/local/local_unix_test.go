@@ -4,6 +4,7 @@ package local_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/store"
 	"github.com/c0fe5641/sessionrecovery/store/storetest"
 )
@@ -120,4 +122,54 @@ func TestReplacePermissions(t *testing.T) {
 	assert.Equal(t, fs.FileMode(0o600), mode("dst.json"), "dst keeps its permission bits")
 	require.NoError(t, s.Replace(ctx, "fresh.json", "src.json"))
 	assert.Equal(t, fs.FileMode(0o640), mode("fresh.json"), "a new dst takes src's permission bits")
+}
+
+func TestLinkIsAHardLinkOfRegularFilesOnly(t *testing.T) {
+	dir := newDir(t, map[string][]byte{"s.json": []byte("s"), "sub/t.json": []byte("t")})
+	require.NoError(t, os.Symlink("s.json", filepath.Join(dir, "l.json")))
+	s := open(t, dir)
+	ctx := context.Background()
+
+	require.NoError(t, s.Link(ctx, "s.json.kept", "s.json", ""))
+	a, err := os.Stat(filepath.Join(dir, "s.json"))
+	require.NoError(t, err)
+	b, err := os.Stat(filepath.Join(dir, "s.json.kept"))
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(a, b), "no bytes copied: one file, two names")
+
+	for _, c := range []struct{ dst, src string }{
+		{"l.json.kept", "l.json"},     // a link would keep the link, not the bytes
+		{"t.json.kept", "sub/t.json"}, // another directory
+	} {
+		err := s.Link(ctx, c.dst, c.src, "")
+		require.ErrorIs(t, err, errors.ErrUnsupported, "%s", c.src)
+		assert.Contains(t, err.Error(), c.src)
+		_, err = os.Lstat(filepath.Join(dir, c.dst))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "nothing made for %s", c.src)
+	}
+}
+
+// A live document that is a symbolic link cannot be kept by a hard link (it
+// would keep the link, whose target is not ours to keep); recovery falls
+// back to copying its bytes.
+func TestRecoveryKeepsSymlinkedLiveDocumentByCopy(t *testing.T) {
+	short, long := []byte(`{"messages":[1]}`), []byte(`{"messages":[1,2,3]}`)
+	dir := newDir(t, map[string][]byte{"real/target": short, "s.json.bak": long})
+	require.NoError(t, os.Symlink("real/target", filepath.Join(dir, "s.json")))
+	s := open(t, dir)
+
+	st, err := recovery.Recover(context.Background(), s, "s", recovery.Options{})
+	require.NoError(t, err)
+	require.NoError(t, st.Err)
+	assert.True(t, st.Restored)
+	assert.Equal(t, "s.json.replaced", st.PreservedKey)
+
+	for name, want := range map[string][]byte{"s.json": long, "s.json.replaced": short, "real/target": short, "s.json.bak": long} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.True(t, fi.Mode().IsRegular(), "%s is a regular file", name)
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), name)
+	}
 }

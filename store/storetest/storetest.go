@@ -42,6 +42,9 @@ func Run(t *testing.T, newStore NewStore) {
 	if _, ok := newStore(t, map[string][]byte{}).(store.Writer); ok {
 		t.Run("Write", func(t *testing.T) { testWrite(t, newStore) })
 	}
+	if _, ok := newStore(t, map[string][]byte{}).(store.Linker); ok {
+		t.Run("Link", func(t *testing.T) { testLink(t, newStore) })
+	}
 }
 
 // Read returns the whole object at key, failing the test on any error.
@@ -572,5 +575,75 @@ func testWrite(t *testing.T, newStore NewStore) {
 		err = s.Delete(ctx, "s.json", store.WriteOptions{IfVersion: v})
 		require.ErrorIs(t, err, store.ErrChanged)
 		assert.Equal(t, []byte("new"), Read(t, s, "s.json"))
+	})
+}
+
+func testLink(t *testing.T, newStore NewStore) {
+	old := []byte(`{"messages":[1]}`)
+	objects := func() map[string][]byte {
+		return map[string][]byte{"s.json": bytes.Clone(old), "dir/d.json": []byte("d")}
+	}
+	linker := func(t *testing.T) store.Linker {
+		return newStore(t, objects()).(store.Linker)
+	}
+	ctx := context.Background()
+
+	t.Run("KeepsBytesThroughAReplace", func(t *testing.T) {
+		s := linker(t)
+		require.NoError(t, s.Link(ctx, "s.json.kept", "s.json", ""))
+		assert.Equal(t, old, Read(t, s, "s.json.kept"))
+		require.NoError(t, s.Link(ctx, "dir/d.json.kept", "dir/d.json", ""))
+		if w, ok := s.(store.Writer); ok {
+			require.NoError(t, w.Write(ctx, "s.json", bytes.NewReader([]byte("new")), store.WriteOptions{}))
+		}
+		require.NoError(t, s.Replace(ctx, "dir/d.json", "s.json"))
+		assert.Equal(t, old, Read(t, s, "s.json.kept"), "a write over the source leaves the link's bytes")
+		assert.Equal(t, []byte("d"), Read(t, s, "dir/d.json.kept"), "a replace of the source leaves the link's bytes")
+		assert.Equal(t, []string{"dir/d.json", "dir/d.json.kept", "s.json", "s.json.kept"}, keysOf(list(t, s, "")))
+	})
+
+	t.Run("IfVersion", func(t *testing.T) {
+		s := linker(t)
+		v := version(t, s, "s.json")
+		if v == "" {
+			t.Skip("this store reports no versions")
+		}
+		require.NoError(t, s.Link(ctx, "a", "s.json", v))
+		w, ok := s.(store.Writer)
+		if !ok {
+			t.Skip("cannot change the source to test a stale version")
+		}
+		require.NoError(t, w.Write(ctx, "s.json", bytes.NewReader([]byte("new")), store.WriteOptions{}))
+		err := s.Link(ctx, "b", "s.json", v)
+		require.ErrorIs(t, err, store.ErrChanged)
+		assert.Contains(t, err.Error(), "s.json")
+		_, err = s.Open(ctx, "b")
+		assert.ErrorIs(t, err, store.ErrNotExist, "nothing linked")
+	})
+
+	t.Run("NeverReplacesDst", func(t *testing.T) {
+		s := linker(t)
+		require.NoError(t, s.Replace(ctx, "taken", "dir/d.json"))
+		err := s.Link(ctx, "taken", "s.json", "")
+		require.ErrorIs(t, err, store.ErrChanged)
+		assert.Contains(t, err.Error(), "taken")
+		assert.Equal(t, []byte("d"), Read(t, s, "taken"))
+	})
+
+	t.Run("MissingSrcIsErrNotExist", func(t *testing.T) {
+		s := linker(t)
+		err := s.Link(ctx, "x", "gone.json", "")
+		require.ErrorIs(t, err, store.ErrNotExist)
+		assert.Contains(t, err.Error(), "gone.json")
+		assert.Equal(t, objects(), Objects(t, s))
+	})
+
+	t.Run("RefusedChangesNothing", func(t *testing.T) {
+		s := linker(t)
+		var ke *store.KeyError
+		require.ErrorAs(t, s.Link(ctx, "../x", "s.json", ""), &ke)
+		require.ErrorAs(t, s.Link(ctx, "x", "/s.json", ""), &ke)
+		assert.ErrorIs(t, s.Link(cancelled(), "x", "s.json", ""), context.Canceled)
+		assert.Equal(t, objects(), Objects(t, s))
 	})
 }
