@@ -60,6 +60,8 @@ func (b *bench) jobs() []job {
 	}
 	jobs = append(jobs,
 		job{name: "recover", kind: kindDefault, modifies: true},
+		job{name: "scan --count-all", kind: kindScanCountAll},
+		job{name: "scan", kind: kindScan},
 		job{name: "plain read", kind: kindRead},
 		job{name: startupJob, kind: kindStartup},
 	)
@@ -357,6 +359,13 @@ func (b *bench) check(j job, out, errOut []byte) (int64, error) {
 			return 0, fmt.Errorf("read %d files, %d bytes; the store has %d files, %d bytes", res.Files, res.Bytes, b.stats.Files, b.stats.Bytes)
 		}
 		return res.PeakRSS, nil
+	}
+	if j.kind == kindScanCountAll || j.kind == kindScan {
+		// A dry run restores nothing and must recommend every restore.
+		if res.Restored != 0 {
+			return 0, fmt.Errorf("a dry run restored %d sessions", res.Restored)
+		}
+		res.Restored = res.Recommended
 	}
 	return res.PeakRSS, b.checkCounts(res.Scanned, res.Restored, res.Errors, res.FirstError)
 }

@@ -25,18 +25,23 @@ const jobCommand = "-job-child"
 const (
 	kindCountAll = "count-all"
 	kindDefault  = "default"
-	kindRead     = "read"
-	kindStartup  = "startup" // nothing: the process's own cost
+	// The same as dry runs: read and count, write nothing.
+	kindScanCountAll = "scan-count-all"
+	kindScan         = "scan"
+	kindRead         = "read"
+	kindStartup      = "startup" // nothing: the process's own cost
 )
 
 // jobResult is what a child prints on stdout, for the parent to check.
 type jobResult struct {
-	Scanned    int    `json:"scanned"`
-	Restored   int    `json:"restored"`
-	Errors     int    `json:"errors"`
-	FirstError string `json:"first_error,omitempty"`
-	Files      int    `json:"files"`
-	Bytes      int64  `json:"bytes"`
+	Scanned  int `json:"scanned"`
+	Restored int `json:"restored"`
+	Errors   int `json:"errors"`
+	// Recommended counts the sessions reported as to be restored.
+	Recommended int    `json:"recommended"`
+	FirstError  string `json:"first_error,omitempty"`
+	Files       int    `json:"files"`
+	Bytes       int64  `json:"bytes"`
 	// PeakRSS is the process's own peak resident set, in bytes, where the
 	// system tells it (0 elsewhere).
 	PeakRSS int64 `json:"peak_rss"`
@@ -61,6 +66,10 @@ func runJob(args []string, stdout, stderr io.Writer) int {
 		res, err = recoverStore(ctx, dir, recovery.Options{CountAll: true, Concurrency: n})
 	case kindDefault:
 		res, err = recoverStore(ctx, dir, recovery.Options{Concurrency: n})
+	case kindScanCountAll:
+		res, err = recoverStore(ctx, dir, recovery.Options{CountAll: true, DryRun: true, Concurrency: n})
+	case kindScan:
+		res, err = recoverStore(ctx, dir, recovery.Options{DryRun: true, Concurrency: n})
 	case kindRead:
 		res, err = readStore(dir, n)
 	case kindStartup:
@@ -96,6 +105,9 @@ func recoverStore(ctx context.Context, dir string, opts recovery.Options) (jobRe
 	opts.OnStatus = func(st recovery.Status) {
 		if err := enc.Encode(st); err != nil && res.FirstError == "" {
 			res.FirstError = "encode status: " + err.Error()
+		}
+		if st.Recommend == recovery.Restore && st.Err == nil {
+			res.Recommended++
 		}
 		if st.Err != nil && res.FirstError == "" {
 			res.FirstError = st.SessionID + ": " + st.Error

@@ -11,6 +11,10 @@
 //	                     into io.Discard, as the command does
 //	recover              the same with the default options: sessions
 //	                     without a backup are not read
+//	scan --count-all     recover --count-all as a dry run: everything read
+//	                     and counted, nothing written (the restores' cost
+//	                     is the difference)
+//	scan                 recover as a dry run
 //	plain read           every file of the store read whole, with the same
 //	                     concurrency, after listing the directory: the floor
 //	startup (no work)    the Go job process starting and exiting: the
@@ -107,6 +111,8 @@ const about = `sessionbench generates a session store and times recovery on it.
 Jobs, each in a child process, each run -runs times on a warm page cache:
   recover --count-all   recovery.RecoverAll{CountAll: true}, local backend
   recover               recovery.RecoverAll{} (sessions without backup not read)
+  scan --count-all      recover --count-all with DryRun: reads, writes nothing
+  scan                  recover with DryRun
   plain read            read every file whole, same concurrency: the floor
   reference             python3 REFERENCE DIR (only with -reference)
 Jobs that restore run on a fresh hard-linked copy of the store each time.

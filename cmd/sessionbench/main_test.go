@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/internal/sessiongen"
 )
 
 // TestMain lets the test binary be the jobs' child process, as the
@@ -110,7 +112,7 @@ func TestSmallStore(t *testing.T) {
 	code, stdout, stderr := runBench(t, "-sessions", "40", "-median-bytes", "2048", "-runs", "2", "-json")
 	require.Equal(t, exitOK, code, stderr)
 	res := decodeResults(t, stdout)
-	assert.Equal(t, []string{"recover --count-all", "recover", "plain read", startupJob}, jobNames(res))
+	assert.Equal(t, []string{"recover --count-all", "recover", "scan --count-all", "scan", "plain read", startupJob}, jobNames(res))
 	assert.Equal(t, 40, res.Store.Sessions)
 	assert.Equal(t, 12, res.Store.Backups)
 	assert.Equal(t, 4, res.Store.Shrunk)
@@ -119,7 +121,11 @@ func TestSmallStore(t *testing.T) {
 		assert.Positive(t, j.MedianSeconds, j.Name)
 		assert.Positive(t, j.PeakRSSMiB, j.Name)
 	}
-	assert.Len(t, res.Ratios, 1, "count-all / plain read")
+	var ratios []string
+	for _, r := range res.Ratios {
+		ratios = append(ratios, r.Name)
+	}
+	assert.Equal(t, []string{"recover --count-all / plain read", "scan --count-all / plain read", "recover --count-all / scan --count-all"}, ratios)
 	assert.NoDirExists(t, res.Store.Dir, "the store is removed without -keep")
 }
 
@@ -212,8 +218,31 @@ func TestRealReference(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	res := decodeResults(t, stdout)
 	assert.Contains(t, jobNames(res), "reference (python)")
-	assert.Len(t, res.Ratios, 3)
+	assert.Len(t, res.Ratios, 5)
 	assert.NotEmpty(t, res.Machine.Python)
+}
+
+// A dry-run job is checked like the others: it must find every shrunk
+// session, and must not restore any.
+func TestScanJobsAreChecked(t *testing.T) {
+	b := &bench{stats: sessiongen.Stats{Sessions: 10, Shrunk: 2}}
+	scan := job{name: "scan", kind: kindScan}
+	for _, c := range []struct {
+		out  string
+		want string // "" for no error
+	}{
+		{`{"scanned":10,"recommended":2}`, ""},
+		{`{"scanned":10,"recommended":1}`, "restored 1 sessions, want 2"},
+		{`{"scanned":10,"restored":2,"recommended":2}`, "a dry run restored 2"},
+		{`{"scanned":9,"recommended":2}`, "scanned 9"},
+	} {
+		_, err := b.check(scan, []byte(c.out), nil)
+		if c.want == "" {
+			assert.NoError(t, err, c.out)
+		} else {
+			assert.ErrorContains(t, err, c.want, c.out)
+		}
+	}
 }
 
 func TestParseVmHWM(t *testing.T) {

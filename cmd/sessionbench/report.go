@@ -121,6 +121,8 @@ func (r *results) addRatios() {
 		{"reference (python)", "recover --count-all"},
 		{"reference (python)", "recover"},
 		{"recover --count-all", "plain read"},
+		{"scan --count-all", "plain read"},
+		{"recover --count-all", "scan --count-all"},
 	} {
 		a, b := find(pair[0]), find(pair[1])
 		if a != nil && b != nil && b.MedianSeconds > 0 {
