@@ -304,7 +304,33 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 		return err
 	}
 	name := filepath.FromSlash(key)
-	dir := filepath.Dir(name)
+	return s.changeDir(filepath.Dir(name), func() error {
+		fi, err := s.root.Lstat(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+			return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+		case err != nil:
+			return err
+		case fi.IsDir():
+			return fmt.Errorf("not a file (mode %v)", fi.Mode())
+		}
+		if opts.IfVersion != "" {
+			fi, err := s.root.Stat(name)
+			if err != nil {
+				return fmt.Errorf("stat: %w", err)
+			}
+			if v := fileVersion(fi); v != opts.IfVersion {
+				return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, v, opts.IfVersion)
+			}
+		}
+		return s.root.Remove(name)
+	})
+}
+
+// changeDir runs change, which changes entries of dir, under dir's lock,
+// then (if it succeeded) syncs dir once the lock is released, so that
+// writers do not wait for each other's syncs.
+func (s *Store) changeDir(dir string, change func() error) error {
 	unlock, err := s.lockDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
 		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
@@ -312,29 +338,15 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 	if err != nil {
 		return fmt.Errorf("lock directory: %w", err)
 	}
-	defer unlock()
-	fi, err := s.root.Lstat(name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
-		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
-	case err != nil:
-		return err
-	case fi.IsDir():
-		return fmt.Errorf("not a file (mode %v)", fi.Mode())
-	}
-	if opts.IfVersion != "" {
-		fi, err := s.root.Stat(name)
-		if err != nil {
-			return fmt.Errorf("stat: %w", err)
-		}
-		if v := fileVersion(fi); v != opts.IfVersion {
-			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, v, opts.IfVersion)
-		}
-	}
-	if err := s.root.Remove(name); err != nil {
+	err = change()
+	unlock()
+	if err != nil {
 		return err
 	}
-	return syncDir(s.root, dir)
+	if err := syncDir(s.root, dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
 }
 
 // Link implements store.Linker with a hard link, made under the same
@@ -364,32 +376,24 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 	if filepath.Dir(dstName) != dir {
 		return fmt.Errorf("%w: %q and %q are in different directories", errors.ErrUnsupported, dst, src)
 	}
-	unlock, err := s.lockDir(dir)
-	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
-		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
-	}
-	if err != nil {
-		return fmt.Errorf("lock directory: %w", err)
-	}
-	defer unlock()
-	fi, err := s.root.Lstat(srcName)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
-		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
-	case err != nil:
-		return err
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%w: not a regular file (mode %v)", errors.ErrUnsupported, fi.Mode())
-	case ifVersion != "" && fileVersion(fi) != ifVersion:
-		return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), ifVersion)
-	}
-	if err := s.root.Link(srcName, dstName); err != nil {
+	return s.changeDir(dir, func() error {
+		fi, err := s.root.Lstat(srcName)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+			return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+		case err != nil:
+			return err
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("%w: not a regular file (mode %v)", errors.ErrUnsupported, fi.Mode())
+		case ifVersion != "" && fileVersion(fi) != ifVersion:
+			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), ifVersion)
+		}
+		err = s.root.Link(srcName, dstName)
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
 		}
 		return err
-	}
-	return syncDir(s.root, dir)
+	})
 }
 
 // put gives dst the bytes of r through a temporary file renamed into
