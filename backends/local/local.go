@@ -43,12 +43,16 @@ import (
 type Store struct {
 	dir  string
 	root *os.Root
-	// dirLocks holds a *sync.Mutex per directory (by its name below the
-	// root), taken before the directory's flock: goroutines of this
-	// process queue on it, and only one of them at a time waits in
-	// flock(2), which blocks a thread and wakes every waiter at once.
-	dirLocks sync.Map
+	// dirLocks are taken before a directory's flock, the one at
+	// lockStripe(dir): goroutines of this process queue on it, and only
+	// one of them at a time waits in flock(2), which blocks a thread and
+	// wakes every waiter at once. A fixed set, so that it does not grow
+	// with the directories named; two directories may share one.
+	dirLocks [dirLockStripes]sync.Mutex
 }
+
+// dirLockStripes is the number of in-process directory locks.
+const dirLockStripes = 16
 
 var (
 	_ store.Writer = (*Store)(nil)
@@ -266,8 +270,9 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 
 // Write implements store.Writer the way Replace works, with the
 // precondition checked and the rename done under a lock on dst's
-// directory: an exclusive flock(2) of the directory, which every Write and
-// Replace of this package takes, in any process. A writer that does not
+// directory: an exclusive flock(2) of the directory, which every Write,
+// Replace, Link and Delete of this package takes, in any process (after a
+// mutex within the process). A writer that does not
 // take it can still change the file between the check and the rename, a
 // window of a few system calls. A new file gets mode 0644.
 //
@@ -351,9 +356,10 @@ func (s *Store) changeDir(dir string, change func() error) error {
 
 // Link implements store.Linker with a hard link, made under the same
 // directory lock as Write, then the directory synced. Only a regular file
-// is linked; a symbolic link, even to a regular file, gives an error
-// wrapping errors.ErrUnsupported (linking it would keep the link, not the
-// bytes). dst must be in the same directory as src.
+// is linked, and only within its directory; anything else gives an error
+// wrapping errors.ErrUnsupported, as does a link the file system refuses
+// (no hard links, protected_hardlinks, too many links): linking a
+// symbolic link would keep the link, not the bytes.
 func (s *Store) Link(ctx context.Context, dst, src, ifVersion string) error {
 	if err := s.link(ctx, dst, src, ifVersion); err != nil {
 		return fmt.Errorf("local: link %q to %q: %w", dst, src, err)
@@ -388,12 +394,35 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 		case ifVersion != "" && fileVersion(fi) != ifVersion:
 			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), ifVersion)
 		}
-		err = s.root.Link(srcName, dstName)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
+		if err := s.root.Link(srcName, dstName); err != nil {
+			return linkError(err, dst)
 		}
-		return err
+		// Lstat and link each looked the name up: a writer that does not
+		// take the lock may have renamed another file in between.
+		got, err := s.root.Lstat(dstName)
+		if err == nil && os.SameFile(fi, got) {
+			return nil
+		}
+		s.root.Remove(dstName)
+		return fmt.Errorf("%w: %q was replaced while it was linked", store.ErrChanged, src)
 	})
+}
+
+// linkError is the error of a failed hard link to dst. Apart from a dst
+// that exists (ErrChanged) or a src that vanished (ErrNotExist), a link
+// that failed made nothing, whatever the cause (a file system without
+// hard links, protected_hardlinks, too many links): it wraps
+// errors.ErrUnsupported, so that the caller copies instead.
+func linkError(err error, dst string) error {
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	case errors.Is(err, errors.ErrUnsupported):
+		return err
+	}
+	return fmt.Errorf("%w: %w", errors.ErrUnsupported, err)
 }
 
 // put gives dst the bytes of r through a temporary file renamed into
@@ -465,8 +494,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 // flock(2) that other processes take too. The returned function releases
 // both.
 func (s *Store) lockDir(dir string) (func(), error) {
-	v, _ := s.dirLocks.LoadOrStore(dir, new(sync.Mutex))
-	mu := v.(*sync.Mutex)
+	mu := &s.dirLocks[lockStripe(dir)]
 	mu.Lock()
 	unlock, err := flockDir(s.root, dir)
 	if err != nil {

@@ -5,6 +5,7 @@ package local
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"syscall"
@@ -40,9 +41,9 @@ func fileVersion(fi fs.FileInfo) string {
 	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
 }
 
-// flockDir takes an exclusive flock(2) on dir, which every Write and
-// Replace of this package holds around its check and rename, in any
-// process; the returned function releases it.
+// flockDir takes an exclusive flock(2) on dir, which every Write,
+// Replace, Link and Delete of this package holds around its check and
+// change, in any process; the returned function releases it.
 func flockDir(root *os.Root, dir string) (func(), error) {
 	d, err := root.Open(dir)
 	if err != nil {
@@ -62,4 +63,12 @@ func flockDir(root *os.Root, dir string) (func(), error) {
 		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
 		d.Close()
 	}, nil
+}
+
+// lockStripe picks the in-process lock of dir: flock(2) serialises
+// whatever two names of one directory are used, so any spread will do.
+func lockStripe(dir string) int {
+	h := fnv.New32a()
+	h.Write([]byte(dir))
+	return int(h.Sum32() % dirLockStripes)
 }
