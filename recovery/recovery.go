@@ -304,11 +304,11 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	keep := j.keep.next(j.live)
-	if err := w.preserve(ctx, keep, j.live, version); err != nil {
+	linked, err := w.preserve(ctx, keep, j.live, version)
+	if err != nil {
 		st.fail(fmt.Errorf("preserve live document as %q before restoring, so nothing was restored: %w", keep, err))
 		return st
 	}
-	st.PreservedKey = keep
 	if conditional {
 		// Only if no one saved the session since it was read.
 		err = w.writeBackup(ctx, writer, j, store.WriteOptions{IfVersion: version})
@@ -316,24 +316,46 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		err = w.s.Replace(ctx, j.live, j.backup)
 	}
 	if err != nil {
-		st.fail(restoreError(err))
+		err = restoreError(err)
+		if linked {
+			err = w.unlink(ctx, keep, err)
+		}
+		st.fail(err)
 		return st
 	}
+	st.PreservedKey = keep
 	st.Restored = true
 	return st
+}
+
+// unlink removes keep, the second name preserve gave the live document,
+// after the restore failed with err: left there, it would be a name for
+// the live file itself, not a copy, and an in-place save would change it
+// too. It returns err, with a word on keep if it could not be removed.
+func (w *worker) unlink(ctx context.Context, keep string, err error) error {
+	wr, ok := w.s.(store.Writer)
+	if !ok {
+		return fmt.Errorf("%w (%q is a second name for the live document, not a copy: delete it)", err, keep)
+	}
+	// Even when the run was cancelled: this undoes the run's own change.
+	if derr := wr.Delete(context.WithoutCancel(ctx), keep, store.WriteOptions{}); derr != nil {
+		return fmt.Errorf("%w (%q, a second name for the live document, could not be removed: %v)", err, keep, derr)
+	}
+	return err
 }
 
 // preserve keeps the live document's bytes under keep before a restore:
 // as a second name for them where the store can link (only if the live
 // document is still the version read), else as a copy.
-func (w *worker) preserve(ctx context.Context, keep, live, version string) error {
+// It reports whether keep is a second name (a link) rather than a copy.
+func (w *worker) preserve(ctx context.Context, keep, live, version string) (linked bool, err error) {
 	if l, ok := w.s.(store.Linker); ok {
 		err := l.Link(ctx, keep, live, version)
 		if !errors.Is(err, errors.ErrUnsupported) {
-			return err
+			return err == nil, err
 		}
 	}
-	return w.s.Replace(ctx, keep, live)
+	return false, w.s.Replace(ctx, keep, live)
 }
 
 // writeBackup writes the backup's bytes over the live document with

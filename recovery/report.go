@@ -77,11 +77,13 @@ type Status struct {
 	// Key is the live document's key and BackupKey its backup's.
 	Key       string `json:"-"`
 	BackupKey string `json:"-"`
-	// PreservedKey names the copy of the live bytes a restore replaced
+	// PreservedKey names where the live bytes a restore replaced are kept
 	// (set when Restored is true and a live document existed).
 	PreservedKey string `json:"-"`
 	// Err is set when a read, a preserve or the restore failed; the session
-	// was then left as it was, except that a preserved copy may exist.
+	// was then left as it was, except that a preserved copy of the live
+	// document may exist (a copy: a second name for the live file only
+	// where Err says so).
 	Err error `json:"-"`
 }
 

@@ -609,6 +609,7 @@ func testLink(t *testing.T, newStore NewStore) {
 			t.Skip("this store reports no versions")
 		}
 		require.NoError(t, s.Link(ctx, "a", "s.json", v))
+		assert.Equal(t, old, Read(t, s, "a"))
 		w, ok := s.(store.Writer)
 		if !ok {
 			t.Skip("cannot change the source to test a stale version")
