@@ -219,11 +219,7 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 	}
 	f, err := s.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|openFlags, 0)
 	if err != nil {
-		if isNotDir(err) {
-			// A path through a file: the key is as missing as "nodir/x".
-			return nil, nil, fmt.Errorf("%w (%w)", store.ErrNotExist, err)
-		}
-		return nil, nil, err
+		return nil, nil, missing(err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -312,10 +308,8 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 	return s.changeDir(filepath.Dir(name), func() error {
 		fi, err := s.root.Lstat(name)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
-			return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
 		case err != nil:
-			return err
+			return missing(err)
 		case fi.IsDir():
 			return fmt.Errorf("not a file (mode %v)", fi.Mode())
 		}
@@ -337,8 +331,8 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 // writers do not wait for each other's syncs.
 func (s *Store) changeDir(dir string, change func() error) error {
 	unlock, err := s.lockDir(dir)
-	if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
-		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	if err := missing(err); errors.Is(err, store.ErrNotExist) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("lock directory: %w", err)
@@ -385,10 +379,8 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 	return s.changeDir(dir, func() error {
 		fi, err := s.root.Lstat(srcName)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
-			return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
 		case err != nil:
-			return err
+			return missing(err)
 		case !fi.Mode().IsRegular():
 			return fmt.Errorf("%w: not a regular file (mode %v)", errors.ErrUnsupported, fi.Mode())
 		case ifVersion != "" && fileVersion(fi) != ifVersion:
@@ -414,15 +406,23 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 // hard links, protected_hardlinks, too many links): it wraps
 // errors.ErrUnsupported, so that the caller copies instead.
 func linkError(err error, dst string) error {
-	switch {
+	switch err := missing(err); {
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
-	case errors.Is(err, errors.ErrUnsupported):
+	case errors.Is(err, store.ErrNotExist), errors.Is(err, errors.ErrUnsupported):
 		return err
 	}
 	return fmt.Errorf("%w: %w", errors.ErrUnsupported, err)
+}
+
+// missing makes an error that says a path is not there wrap
+// store.ErrNotExist: ENOENT already does, and ENOTDIR, a path through a
+// file, is as missing as "nodir/x". Other errors come back as they are.
+func missing(err error) error {
+	if isNotDir(err) {
+		return fmt.Errorf("%w (%w)", store.ErrNotExist, err)
+	}
+	return err
 }
 
 // put gives dst the bytes of r through a temporary file renamed into
@@ -435,7 +435,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
 	case err == nil:
 		perm = fi.Mode().Perm()
-	case !errors.Is(err, fs.ErrNotExist) && !isNotDir(err):
+	case !errors.Is(missing(err), store.ErrNotExist):
 		return fmt.Errorf("stat destination: %w", err)
 	}
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
