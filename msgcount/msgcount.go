@@ -336,29 +336,9 @@ func (c *Counter) run() int {
 			if !c.skipNumber() {
 				return NotSession
 			}
-		case 't':
+		case 't', 'f', 'n', 'N', 'I':
 			c.pos = pos
-			if !c.literal("true") {
-				return NotSession
-			}
-		case 'f':
-			c.pos = pos
-			if !c.literal("false") {
-				return NotSession
-			}
-		case 'n':
-			c.pos = pos
-			if !c.literal("null") {
-				return NotSession
-			}
-		case 'N':
-			c.pos = pos
-			if !c.literal("NaN") {
-				return NotSession
-			}
-		case 'I':
-			c.pos = pos
-			if !c.literal("Infinity") {
+			if !c.literal(literals[b]) {
 				return NotSession
 			}
 		default:
@@ -368,6 +348,10 @@ func (c *Counter) run() int {
 		st = stAfter
 	}
 }
+
+// literals are the words a value can be, by first letter: Python reads NaN
+// and Infinity too.
+var literals = [256]string{'t': "true", 'f': "false", 'n': "null", 'N': "NaN", 'I': "Infinity"}
 
 // literal consumes lit, which must come next.
 func (c *Counter) literal(lit string) bool {
