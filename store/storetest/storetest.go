@@ -439,6 +439,17 @@ func version(t *testing.T, s store.Store, key string) string {
 	return store.Version(rc)
 }
 
+// knownVersion is version, for a subtest about versions: it skips the
+// subtest on a store that reports none.
+func knownVersion(t *testing.T, s store.Store, key string) string {
+	t.Helper()
+	v := version(t, s, key)
+	if v == "" {
+		t.Skip("this store reports no versions")
+	}
+	return v
+}
+
 type failingReader struct{ n int }
 
 func (f *failingReader) Read(p []byte) (int, error) {
@@ -482,10 +493,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 
 	t.Run("IfVersion", func(t *testing.T) {
 		s := writer(t)
-		v1 := version(t, s, "s.json")
-		if v1 == "" {
-			t.Skip("this store reports no versions")
-		}
+		v1 := knownVersion(t, s, "s.json")
 		require.NoError(t, s.Write(ctx, "s.json", bytes.NewReader([]byte("second")), store.WriteOptions{IfVersion: v1}))
 		v2 := version(t, s, "s.json")
 		assert.NotEqual(t, v1, v2, "a write makes a new version")
@@ -496,10 +504,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 
 	t.Run("IfVersionOfMissingObject", func(t *testing.T) {
 		s := writer(t)
-		v := version(t, s, "s.json")
-		if v == "" {
-			t.Skip("this store reports no versions")
-		}
+		v := knownVersion(t, s, "s.json")
 		err := s.Write(ctx, "gone.json", bytes.NewReader([]byte("x")), store.WriteOptions{IfVersion: v})
 		require.Error(t, err)
 		assert.True(t, errors.Is(err, store.ErrChanged) || errors.Is(err, store.ErrNotExist), "%v", err)
@@ -511,10 +516,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 		objs := objects()
 		objs["other.json"] = []byte(`{"messages":[1]}`)
 		s := newStore(t, objs).(store.Writer)
-		v1 := version(t, s, "s.json")
-		if v1 == "" {
-			t.Skip("this store reports no versions")
-		}
+		v1 := knownVersion(t, s, "s.json")
 		require.NoError(t, s.Replace(ctx, "s.json", "other.json"))
 		err := s.Write(ctx, "s.json", bytes.NewReader([]byte("stale")), store.WriteOptions{IfVersion: v1})
 		require.ErrorIs(t, err, store.ErrChanged)
@@ -562,10 +564,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 
 	t.Run("DeleteIfVersion", func(t *testing.T) {
 		s := writer(t)
-		v := version(t, s, "s.json")
-		if v == "" {
-			t.Skip("this store reports no versions")
-		}
+		v := knownVersion(t, s, "s.json")
 		err := s.Delete(ctx, "s.json", store.WriteOptions{IfVersion: v})
 		if err != nil && strings.Contains(err.Error(), "not supported") {
 			t.Skip("this store does not delete conditionally")
@@ -604,10 +603,7 @@ func testLink(t *testing.T, newStore NewStore) {
 
 	t.Run("IfVersion", func(t *testing.T) {
 		s := linker(t)
-		v := version(t, s, "s.json")
-		if v == "" {
-			t.Skip("this store reports no versions")
-		}
+		v := knownVersion(t, s, "s.json")
 		require.NoError(t, s.Link(ctx, "a", "s.json", v))
 		assert.Equal(t, old, Read(t, s, "a"))
 		w, ok := s.(store.Writer)
