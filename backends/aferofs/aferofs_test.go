@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/spf13/afero"
@@ -231,27 +230,6 @@ func TestReplacePreservesMode(t *testing.T) {
 	}
 }
 
-// cancelAfter is a context whose Err reports context.Canceled once it has
-// been asked more than n times: it cancels an operation at each of its
-// context checks in turn.
-type cancelAfter struct {
-	context.Context
-	n atomic.Int64
-}
-
-func newCancelAfter(n int64) *cancelAfter {
-	c := &cancelAfter{Context: context.Background()}
-	c.n.Store(n)
-	return c
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n.Add(-1) < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 func TestReplaceLeavesNoTempFiles(t *testing.T) {
 	objects := map[string][]byte{
 		"s.json":     []byte("old"),
@@ -284,7 +262,7 @@ func TestReplaceLeavesNoTempFiles(t *testing.T) {
 			fsys := afero.NewMemMapFs()
 			fill(t, fsys, "/", objects)
 			s := aferofs.New(fsys, "")
-			err := s.Replace(newCancelAfter(n), "s.json", "s.json.bak")
+			err := s.Replace(storetest.CancelAfter(n), "s.json", "s.json.bak")
 			assert.Empty(t, tempFiles(fsys), "after %d context checks", n)
 			if err == nil {
 				assert.Greater(t, n, int64(3), "the copy was cancelled mid-way")

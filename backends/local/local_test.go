@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,27 +132,6 @@ func TestReaderChecksContext(t *testing.T) {
 	assert.Contains(t, err.Error(), `"a.json"`)
 }
 
-// cancelAfter is a context whose Err reports context.Canceled once it has
-// been asked more than n times: it cancels an operation at each of its
-// context checks in turn.
-type cancelAfter struct {
-	context.Context
-	n atomic.Int64
-}
-
-func newCancelAfter(n int64) *cancelAfter {
-	c := &cancelAfter{Context: context.Background()}
-	c.n.Store(n)
-	return c
-}
-
-func (c *cancelAfter) Err() error {
-	if c.n.Add(-1) < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
 func TestReplaceLeavesNoTempFiles(t *testing.T) {
 	objects := map[string][]byte{
 		"s.json":     []byte("old"),
@@ -190,7 +168,7 @@ func TestReplaceLeavesNoTempFiles(t *testing.T) {
 			require.Less(t, n, int64(100), "Replace never succeeded")
 			dir := newDir(t, objects)
 			s := open(t, dir)
-			err := s.Replace(newCancelAfter(n), "s.json", "s.json.bak")
+			err := s.Replace(storetest.CancelAfter(n), "s.json", "s.json.bak")
 			assert.Empty(t, tempFiles(t, dir), "after %d context checks", n)
 			if err == nil {
 				assert.Greater(t, n, int64(3), "the copy was cancelled mid-way")

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -45,6 +46,28 @@ func Run(t *testing.T, newStore NewStore) {
 	if _, ok := newStore(t, map[string][]byte{}).(store.Linker); ok {
 		t.Run("Link", func(t *testing.T) { testLink(t, newStore) })
 	}
+}
+
+// CancelAfter returns a context whose Err reports context.Canceled once it
+// has been asked more than n times (its Done channel never closes): with
+// n = 0, 1, 2, … it cancels an operation at each of its context checks in
+// turn, for a backend's tests of what a cancelled operation leaves behind.
+func CancelAfter(n int64) context.Context {
+	c := &cancelAfter{Context: context.Background()}
+	c.n.Store(n)
+	return c
+}
+
+type cancelAfter struct {
+	context.Context
+	n atomic.Int64
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
 }
 
 // Read returns the whole object at key, failing the test on any error.
