@@ -189,3 +189,14 @@ func appendString[T string | []byte](dst []byte, s T, f format) []byte {
 func appendEscape(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
 }
+
+// tokenCounts writes the token counts of a "usage" object: prompt,
+// completion and their total.
+func (w *jsonWriter) tokenCounts(prompt, completion int) {
+	w.key("prompt_tokens")
+	w.integer(int64(prompt))
+	w.key("completion_tokens")
+	w.integer(int64(completion))
+	w.key("total_tokens")
+	w.integer(int64(prompt + completion))
+}
