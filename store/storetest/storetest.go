@@ -70,6 +70,30 @@ func (c *cancelAfter) Err() error {
 	return nil
 }
 
+// ReplaceCancelledAtEachCheck replaces dst from src on fresh stores made by
+// open, each holding objects, with CancelAfter(0), CancelAfter(1), … until
+// a Replace succeeds, which must be after the copy began (its fourth
+// check). Every cancelled Replace must fail with context.Canceled and leave
+// the store exactly as it was; leftovers, which open returns with each
+// store, lists the temporary files the store can see and must be empty
+// after every attempt.
+func ReplaceCancelledAtEachCheck(t *testing.T, objects map[string][]byte, dst, src string, open func(t *testing.T) (s store.Store, leftovers func() []string)) {
+	t.Helper()
+	for n := int64(0); ; n++ {
+		require.Less(t, n, int64(100), "Replace never succeeded")
+		s, leftovers := open(t)
+		err := s.Replace(CancelAfter(n), dst, src)
+		assert.Empty(t, leftovers(), "after %d context checks", n)
+		if err == nil {
+			assert.Greater(t, n, int64(3), "the copy was cancelled mid-way")
+			assert.Equal(t, objects[src], Read(t, s, dst))
+			return
+		}
+		require.ErrorIs(t, err, context.Canceled, "after %d context checks", n)
+		assert.Equal(t, objects, Objects(t, s), "after %d context checks", n)
+	}
+}
+
 // Read returns the whole object at key, failing the test on any error.
 func Read(t *testing.T, s store.Store, key string) []byte {
 	t.Helper()
