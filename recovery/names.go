@@ -93,13 +93,21 @@ func orphanForKey(key string) (session, bool) {
 	return s, true
 }
 
-// preserved tracks which preserve names of one live key are taken.
+// maxKeptN is the highest N a kept-copy name ".replaced.N" is given.
+// Larger numbers in the store are not names this package made, and are
+// never made by it, so they cannot collide; it keeps N+1 from
+// overflowing.
+const maxKeptN = 1<<31 - 1
+
+// preserved tracks which kept-copy names of one live key are taken.
 type preserved struct {
 	base bool // live + PreservedSuffix exists
-	maxN int  // highest N of live + PreservedSuffix + ".N"
+	maxN int  // highest N of live + PreservedSuffix + ".N", up to maxKeptN
 }
 
-// note records key if it is one of live's preserve names.
+// note records key if it is one of live's kept-copy names: exactly
+// live + PreservedSuffix, or that plus "." and a number written as this
+// package writes one (decimal, no sign, no leading zero, at most maxKeptN).
 func (p *preserved) note(live, key string) {
 	rest, ok := strings.CutPrefix(key, live+PreservedSuffix)
 	if !ok {
@@ -109,16 +117,42 @@ func (p *preserved) note(live, key string) {
 		p.base = true
 		return
 	}
-	if n, err := strconv.Atoi(strings.TrimPrefix(rest, ".")); err == nil && strings.HasPrefix(rest, ".") && n > p.maxN {
+	if n, ok := keptNumber(rest); ok && n > p.maxN {
 		p.maxN = n
 	}
 }
 
-// next is the name under which live's replaced bytes are kept: never one
-// that exists.
-func (p *preserved) next(live string) string {
-	if !p.base && p.maxN == 0 {
-		return live + PreservedSuffix
+// keptNumber parses ".N" as this package writes it.
+func keptNumber(rest string) (int, bool) {
+	digits, ok := strings.CutPrefix(rest, ".")
+	if !ok || digits == "" || len(digits) > 10 || digits[0] == '0' {
+		return 0, false
 	}
-	return live + PreservedSuffix + "." + strconv.Itoa(max(p.maxN+1, 2))
+	n := 0
+	for _, c := range []byte(digits) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= maxKeptN
+}
+
+// take returns the first of live's kept-copy names not known to be
+// taken, and counts it as taken from then on; ok is false when the
+// numbers are used up. The listing tells which names were taken when it
+// ran; one taken since is found by the write that creates the copy, which
+// never replaces an existing object, and the caller then takes the next.
+func (p *preserved) take(live string) (name string, ok bool) {
+	if !p.base {
+		p.base = true
+		if p.maxN == 0 {
+			return live + PreservedSuffix, true
+		}
+	}
+	if p.maxN >= maxKeptN {
+		return "", false
+	}
+	p.maxN = max(p.maxN+1, 2)
+	return live + PreservedSuffix + "." + strconv.Itoa(p.maxN), true
 }

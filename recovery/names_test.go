@@ -1,9 +1,11 @@
 package recovery
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSessionForKey(t *testing.T) {
@@ -39,20 +41,45 @@ func TestOrphanForKey(t *testing.T) {
 }
 
 func TestPreservedNames(t *testing.T) {
+	take := func(p *preserved) string {
+		name, ok := p.take("a.json")
+		require.True(t, ok)
+		return name
+	}
 	var p preserved
-	assert.Equal(t, "a.json.replaced", p.next("a.json"))
-	for _, key := range []string{"a.json.replaced.x", "a.json.replacedy", "a.json.replaced.-3", "a.json.bak"} {
+	for _, key := range []string{"a.json.replaced.x", "a.json.replacedy", "a.json.replaced.-3", "a.json.replaced.+9", "a.json.replaced.07", "a.json.bak"} {
 		p.note("a.json", key)
 	}
-	assert.Equal(t, "a.json.replaced", p.next("a.json"), "names that are not ours do not count")
-	p.note("a.json", "a.json.replaced")
-	assert.Equal(t, "a.json.replaced.2", p.next("a.json"))
-	p.note("a.json", "a.json.replaced.7")
-	assert.Equal(t, "a.json.replaced.8", p.next("a.json"))
+	q := p
+	assert.Equal(t, "a.json.replaced", take(&p), "names that are not ours do not count")
+	assert.Equal(t, "a.json.replaced.2", take(&p), "a name taken is not given again")
+	assert.Equal(t, "a.json.replaced.3", take(&p))
+	q.note("a.json", "a.json.replaced")
+	assert.Equal(t, "a.json.replaced.2", take(&q))
+	q.note("a.json", "a.json.replaced.7")
+	assert.Equal(t, "a.json.replaced.8", take(&q))
 
-	var q preserved
-	q.note("a.json", "a.json.replaced.3")
-	assert.Equal(t, "a.json.replaced.4", q.next("a.json"), "a numbered copy alone is enough")
+	var r preserved
+	r.note("a.json", "a.json.replaced.3")
+	assert.Equal(t, "a.json.replaced.4", take(&r), "a numbered copy alone is enough")
+}
+
+// A leftover name with a huge number neither overflows the numbering nor
+// makes it give a taken name again.
+func TestPreservedNamesNeverWrap(t *testing.T) {
+	var p preserved
+	for _, key := range []string{"a.json.replaced", "a.json.replaced.2", "a.json.replaced.9223372036854775807", "a.json.replaced.99999999999999999999"} {
+		p.note("a.json", key)
+	}
+	name, ok := p.take("a.json")
+	require.True(t, ok)
+	assert.Equal(t, "a.json.replaced.3", name)
+
+	var full preserved
+	full.note("a.json", "a.json.replaced")
+	full.note("a.json", fmt.Sprintf("a.json.replaced.%d", maxKeptN))
+	_, ok = full.take("a.json")
+	assert.False(t, ok, "used up: an error, never a name that exists")
 }
 
 func TestValidateID(t *testing.T) {

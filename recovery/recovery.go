@@ -30,11 +30,11 @@
 package recovery
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"slices"
 	"strings"
@@ -271,7 +271,7 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 	if !j.hasBackup {
 		st.Recommend = NoBackup
 		if w.opts.CountAll {
-			n, _, err := w.count(ctx, j.live, j.liveSize, false)
+			n, _, err := w.count(ctx, j.live, j.liveSize, false, false)
 			if err != nil {
 				st.fail(fmt.Errorf("live document: %w", err))
 				return st
@@ -281,15 +281,14 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	st.Recommend = NoAction
-	live, version, err := w.count(ctx, j.live, j.liveSize, false)
+	restoring := !w.opts.DryRun
+	live, liveRead, err := w.count(ctx, j.live, j.liveSize, restoring, false)
 	if err != nil {
 		st.fail(fmt.Errorf("live document: %w", err))
 		return st
 	}
 	st.LiveMessages = live
-	writer, conditional := w.s.(store.Writer)
-	conditional = conditional && version != ""
-	bak, _, err := w.count(ctx, j.backup, j.backupSize, conditional && !w.opts.DryRun)
+	bak, bakRead, err := w.count(ctx, j.backup, j.backupSize, restoring, restoring)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -300,84 +299,10 @@ func (w *worker) handle(ctx context.Context, j job) Status {
 		return st
 	}
 	st.Recommend = Restore
-	if w.opts.DryRun {
-		return st
+	if restoring {
+		w.keepAndRestore(ctx, j, liveRead, bakRead, &st)
 	}
-	keep := j.keep.next(j.live)
-	linked, err := w.preserve(ctx, keep, j.live, version)
-	if err != nil {
-		st.fail(fmt.Errorf("preserve live document as %q before restoring, so nothing was restored: %w", keep, err))
-		return st
-	}
-	if conditional {
-		// Only if no one saved the session since it was read.
-		err = w.writeBackup(ctx, writer, j, store.WriteOptions{IfVersion: version})
-	} else {
-		err = w.s.Replace(ctx, j.live, j.backup)
-	}
-	if err != nil {
-		err = restoreError(err)
-		if linked {
-			err = w.unlink(ctx, keep, err)
-		}
-		st.fail(err)
-		return st
-	}
-	st.PreservedKey = keep
-	st.Restored = true
 	return st
-}
-
-// unlink removes keep, the second name preserve gave the live document,
-// after the restore failed with err: left there, it would be a name for
-// the live file itself, not a copy, and an in-place save would change it
-// too. It returns err, with a word on keep if it could not be removed.
-func (w *worker) unlink(ctx context.Context, keep string, err error) error {
-	wr, ok := w.s.(store.Writer)
-	if !ok {
-		return fmt.Errorf("%w (%q is a second name for the live document, not a copy: delete it)", err, keep)
-	}
-	// Even when the run was cancelled: this undoes the run's own change.
-	if derr := wr.Delete(context.WithoutCancel(ctx), keep, store.WriteOptions{}); derr != nil {
-		return fmt.Errorf("%w (%q, a second name for the live document, could not be removed: %v)", err, keep, derr)
-	}
-	return err
-}
-
-// preserve keeps the live document's bytes under keep before a restore:
-// as a second name for them where the store can link (only if the live
-// document is still the version read), else as a copy.
-// It reports whether keep is a second name (a link) rather than a copy.
-func (w *worker) preserve(ctx context.Context, keep, live, version string) (linked bool, err error) {
-	if l, ok := w.s.(store.Linker); ok {
-		err := l.Link(ctx, keep, live, version)
-		if !errors.Is(err, errors.ErrUnsupported) {
-			return err == nil, err
-		}
-	}
-	return false, w.s.Replace(ctx, keep, live)
-}
-
-// writeBackup writes the backup's bytes over the live document with
-// preconditions: the bytes kept from counting the backup when they are
-// whole, else the backup read again.
-func (w *worker) writeBackup(ctx context.Context, wr store.Writer, j job, opts store.WriteOptions) error {
-	if body, ok := w.kept.whole(); ok {
-		return wr.Write(ctx, j.live, bytes.NewReader(body), opts)
-	}
-	rc, err := w.s.Open(ctx, j.backup)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return wr.Write(ctx, j.live, rc, opts)
-}
-
-func restoreError(err error) error {
-	if errors.Is(err, store.ErrChanged) {
-		return fmt.Errorf("the live document changed after it was read (saved by someone else?), so it was left as it is: %w", err)
-	}
-	return fmt.Errorf("restore from backup: %w", err)
 }
 
 // orphan handles a backup whose live document is missing.
@@ -386,7 +311,7 @@ func (w *worker) orphan(ctx context.Context, j job, st *Status) {
 	st.Recommend = NoAction
 	writer, canWrite := w.s.(store.Writer)
 	restoring := w.opts.RestoreOrphans && !w.opts.DryRun
-	bak, _, err := w.count(ctx, j.backup, j.backupSize, restoring && canWrite)
+	bak, bakRead, err := w.count(ctx, j.backup, j.backupSize, restoring, restoring && canWrite)
 	if err != nil {
 		st.BakMessages = NotCounted
 		st.fail(fmt.Errorf("backup: %w", err))
@@ -403,15 +328,19 @@ func (w *worker) orphan(ctx context.Context, j job, st *Status) {
 	// The listing is a moment old: never overwrite a live document that an
 	// application created since.
 	if canWrite {
-		err = w.writeBackup(ctx, writer, j, store.WriteOptions{IfNotExist: true})
+		err = w.writeBackup(ctx, writer, j, bakRead, store.WriteOptions{IfNotExist: true})
 	} else {
 		err = w.replaceIfStillMissing(ctx, j)
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+		st.Restored = true
+	case errors.Is(err, store.ErrNotDurable):
+		st.Restored = true
+		st.fail(fmt.Errorf("restored from the backup, but the store could not confirm it is durable, so a crash may undo it: %w", err))
+	default:
 		st.fail(restoreError(err))
-		return
 	}
-	st.Restored = true
 }
 
 // replaceIfStillMissing restores an orphan on a store that cannot write
@@ -429,19 +358,20 @@ func (w *worker) replaceIfStillMissing(ctx context.Context, j job) error {
 	return w.s.Replace(ctx, j.live, j.backup)
 }
 
-// count reads the document at key whole and counts its messages; it also
-// returns the version the store reported for it. size is the size the
-// listing gave: a read that reaches its end at any other length failed,
-// whatever the reader said. With keep, the bytes read are kept in w.kept
-// as well (up to maxKept). An error means the read failed; the count is
-// then meaningless.
-func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (Count, string, error) {
+// count reads the document at key whole and counts its messages, and says
+// which bytes it counted: their version, size and checksum. size is the
+// size the listing gave: a read that reaches its end at any other length
+// failed, whatever the reader said. With sum, the bytes are checksummed,
+// for a write made from them later; with keep, they are kept in w.kept as
+// well (up to maxKept). An error means the read failed; the count is then
+// meaningless.
+func (w *worker) count(ctx context.Context, key string, size int64, sum, keep bool) (Count, counted, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
-		return NotCounted, "", err
+		return NotCounted, counted{}, err
 	}
 	version := store.Version(rc)
-	w.read = sizedReader{r: rc}
+	w.read = sizedReader{r: rc, sum: sum}
 	var r io.Reader = &w.read
 	w.kept.reset(keep)
 	if keep {
@@ -461,9 +391,9 @@ func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (
 		err = fmt.Errorf("%w: read %d bytes where the listing said %d (cut short, or changed while read)", ErrShortRead, w.read.n, size)
 	}
 	if err != nil {
-		return NotCounted, "", fmt.Errorf("read %q: %w", key, err)
+		return NotCounted, counted{}, fmt.Errorf("read %q: %w", key, err)
 	}
-	return Count(n), version, nil
+	return Count(n), counted{version: version, size: w.read.n, crc: w.read.crc}, nil
 }
 
 // ErrShortRead is wrapped by a session's error when a read ended before or
@@ -471,16 +401,23 @@ func (w *worker) count(ctx context.Context, key string, size int64, keep bool) (
 // object changed while it was read. Its count was not trusted.
 var ErrShortRead = errors.New("object size mismatch")
 
-// sizedReader counts the bytes read and notes the end of data.
+// sizedReader counts the bytes read, sums them if asked (CRC-32C, at
+// several GB/s a core: far below the counter's cost) and notes the end of
+// data.
 type sizedReader struct {
 	r   io.Reader
 	n   int64
+	sum bool
+	crc uint32
 	eof bool
 }
 
 func (s *sizedReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.n += int64(n)
+	if s.sum {
+		s.crc = crc32.Update(s.crc, castagnoli, p[:n])
+	}
 	if err == io.EOF {
 		s.eof = true
 	}

@@ -11,6 +11,13 @@ import (
 // caller looked. Nothing was written.
 var ErrChanged = errors.New("object changed since it was read")
 
+// ErrNotDurable is wrapped by the error of a Write, Replace, Link or
+// Delete whose change was made, so that readers already see it, but could
+// not be confirmed durable (the final sync of the directory failed): a
+// crash may still undo it. The caller must treat the change as done, not
+// as failed. No other error of those methods leaves a change behind.
+var ErrNotDurable = errors.New("change made, but not confirmed durable")
+
 // Versioned is implemented by the readers that Open returns when the store
 // can tell which version of the object is being read.
 type Versioned interface {
@@ -48,7 +55,10 @@ type Writer interface {
 	// the old bytes or all of the new ones. If a precondition of opts no
 	// longer holds, Write changes nothing and returns an error wrapping
 	// ErrChanged. A failure, a read error from r or a cancelled context
-	// leaves key as it was.
+	// leaves key as it was, except an error wrapping ErrNotDurable: the
+	// new bytes are then in place. (Over a network, a request whose answer
+	// was lost may have taken effect all the same: callers that must know
+	// read the object again.)
 	Write(ctx context.Context, key string, r io.Reader, opts WriteOptions) error
 
 	// Delete removes key. A missing key gives an error for which
@@ -68,7 +78,9 @@ type Linker interface {
 	// Link makes dst a second key for the bytes src holds, if src still
 	// has version ifVersion (any version when it is ""); otherwise it
 	// changes nothing and returns an error wrapping ErrChanged. It never
-	// replaces an existing dst: that is an error wrapping ErrChanged too.
+	// replaces an existing dst: that is an error wrapping both ErrChanged
+	// and fs.ErrExist, so that a caller can tell a taken name from a
+	// changed src.
 	// A missing src gives an error for which errors.Is(err, ErrNotExist)
 	// holds. An object the store cannot link gives an error wrapping
 	// errors.ErrUnsupported, and nothing is changed: copy it instead.

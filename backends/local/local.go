@@ -237,8 +237,8 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 // synced and renamed over dst, then the directory synced. The new dst keeps
 // the permission bits of the old one; a new dst gets those of src, so a copy
 // is never more widely readable than its source. An error from the final
-// directory sync means dst already holds the new bytes, which may not
-// survive a crash.
+// directory sync wraps store.ErrNotDurable: dst already holds the new
+// bytes, which may not survive a crash.
 func (s *Store) Replace(ctx context.Context, dst, src string) error {
 	if err := s.replace(ctx, dst, src); err != nil {
 		return fmt.Errorf("local: replace %q from %q: %w", dst, src, err)
@@ -328,7 +328,8 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 
 // changeDir runs change, which changes entries of dir, under dir's lock,
 // then (if it succeeded) syncs dir once the lock is released, so that
-// writers do not wait for each other's syncs.
+// writers do not wait for each other's syncs. A failed sync wraps
+// store.ErrNotDurable: the change is made.
 func (s *Store) changeDir(dir string, change func() error) error {
 	unlock, err := s.lockDir(dir)
 	if err := missing(err); errors.Is(err, store.ErrNotExist) {
@@ -343,7 +344,7 @@ func (s *Store) changeDir(dir string, change func() error) error {
 		return err
 	}
 	if err := syncDir(s.root, dir); err != nil {
-		return fmt.Errorf("sync directory: %w", err)
+		return fmt.Errorf("%w: sync directory: %w", store.ErrNotDurable, err)
 	}
 	return nil
 }
@@ -408,7 +409,7 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 func linkError(err error, dst string) error {
 	switch err := missing(err); {
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%w: %q exists", store.ErrChanged, dst)
+		return fmt.Errorf("%w: %q exists (%w)", store.ErrChanged, dst, fs.ErrExist)
 	case errors.Is(err, store.ErrNotExist), errors.Is(err, errors.ErrUnsupported):
 		return err
 	}
@@ -485,7 +486,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 	}
 	renamed = true
 	if err := syncDir(s.root, dir); err != nil {
-		return fmt.Errorf("sync directory after rename: %w", err)
+		return fmt.Errorf("%w: sync directory after rename: %w", store.ErrNotDurable, err)
 	}
 	return nil
 }

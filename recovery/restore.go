@@ -1,0 +1,249 @@
+package recovery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// The keep-and-restore stage: once counting has decided that a session's
+// backup must come back, keep the live bytes under a fresh name, then write
+// the backup's bytes over the live document. Every write is made only from
+// the bytes that were counted (same version where the store tells it, same
+// size and checksum always), never over a name that exists, and never over
+// a live document someone saved since it was read.
+
+// counted identifies the bytes a count read: a second read of the object
+// must give exactly these, or nothing is written from it.
+type counted struct {
+	version string // "" when the store does not tell
+	size    int64
+	crc     uint32 // CRC-32C of the bytes
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// errNotCounted is wrapped by the error of a second read whose bytes are
+// not the ones counted; it wraps store.ErrChanged.
+var errNotCounted = fmt.Errorf("%w: its bytes are not the ones counted", store.ErrChanged)
+
+// reopen opens key again for a write made from its bytes: only if the
+// store reports the version counted (when it reports versions at all), and
+// through a reader that fails, instead of ending, if the bytes are not the
+// ones counted, so that a write from it is abandoned.
+func reopen(ctx context.Context, s store.Store, key string, want counted) (io.ReadCloser, error) {
+	rc, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if v := store.Version(rc); v != "" && want.version != "" && v != want.version {
+		rc.Close()
+		return nil, fmt.Errorf("%w: %q is at version %s, not %s", errNotCounted, key, v, want.version)
+	}
+	return &checkedReader{rc: rc, key: key, want: want}, nil
+}
+
+// checkedReader reads an object again and checks, before it reports the
+// end, that it gave the bytes counted.
+type checkedReader struct {
+	rc   io.ReadCloser
+	key  string
+	want counted
+	n    int64
+	crc  uint32
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n += int64(n)
+	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
+	switch {
+	case c.n > c.want.size:
+		return n, fmt.Errorf("%w: %w: %q now has more than the %d bytes counted", errNotCounted, ErrShortRead, c.key, c.want.size)
+	case err != io.EOF:
+		return n, err
+	case c.n != c.want.size:
+		// Cut short, or changed: either way not the bytes counted.
+		return n, fmt.Errorf("%w: %w: read %d bytes of %q where %d were counted", errNotCounted, ErrShortRead, c.n, c.key, c.want.size)
+	case c.crc != c.want.crc:
+		return n, fmt.Errorf("%w: %q changed since it was counted (CRC-32C %08x, counted %08x)", errNotCounted, c.key, c.crc, c.want.crc)
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.rc.Close() }
+
+// keepAndRestore keeps the live document's bytes, then restores the
+// backup's over them, and records the outcome in st.
+func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, st *Status) {
+	keep, linked, err := w.keep(ctx, j, live)
+	if err != nil {
+		st.fail(fmt.Errorf("keep the live document before restoring, so nothing was restored: %w", err))
+		if keep != "" { // made, but not confirmed durable
+			err, kept := w.cleanUp(ctx, j, keep, linked, st.Err)
+			if kept {
+				st.PreservedKey = keep
+			}
+			st.fail(err)
+		}
+		return
+	}
+	err = w.restore(ctx, j, live, bak)
+	switch {
+	case err == nil:
+		st.PreservedKey, st.Restored = keep, true
+	case errors.Is(err, store.ErrNotDurable):
+		st.PreservedKey, st.Restored = keep, true
+		st.fail(fmt.Errorf("restored from the backup (the replaced bytes are kept as %q), but the store could not confirm it is durable, so a crash may undo it: %w", keep, err))
+	default:
+		err = restoreError(err)
+		if !errors.Is(err, store.ErrChanged) && !w.stillAsCounted(ctx, j.live, live) {
+			// Over a network, a write whose answer was lost may have been
+			// made: say so rather than that nothing changed.
+			err = fmt.Errorf("%w; the live document is no longer the version read, so the restore may have been made", err)
+		}
+		err, kept := w.cleanUp(ctx, j, keep, linked, err)
+		if kept {
+			st.PreservedKey = keep
+		}
+		st.fail(err)
+	}
+}
+
+// keep gives the live document's bytes, as counted, a name of their own
+// that no scan takes for a session: a second name for them where the store
+// can link, else a copy, made only from the version counted and never over
+// an existing name. A name taken since the listing makes it try the next.
+// On failure, keep is the name it was making ("" if none could be made).
+func (w *worker) keep(ctx context.Context, j job, live counted) (keep string, linked bool, err error) {
+	names := j.keep
+	for range maxKeepTries {
+		name, ok := names.take(j.live)
+		if !ok {
+			return "", false, fmt.Errorf("every kept-copy name of %q up to %q is taken: move the old %s* copies away", j.live, j.live+PreservedSuffix+fmt.Sprint(".", maxKeptN), j.live+PreservedSuffix)
+		}
+		linked, err = w.keepAs(ctx, j, name, live)
+		switch {
+		case err == nil:
+			return name, linked, nil
+		case errors.Is(err, store.ErrNotDurable):
+			return name, linked, err
+		case !errors.Is(err, fs.ErrExist):
+			return "", false, err
+		}
+	}
+	return "", false, fmt.Errorf("%d kept-copy names of %q in a row were taken while recovery ran: %w", maxKeepTries, j.live, err)
+}
+
+// maxKeepTries bounds the names keep tries when each turns out taken.
+const maxKeepTries = 8
+
+// keepAs makes name the kept copy of the live document; an error wrapping
+// fs.ErrExist says that name is taken.
+func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (linked bool, err error) {
+	if l, ok := w.s.(store.Linker); ok {
+		err := l.Link(ctx, name, j.live, live.version)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return err == nil || errors.Is(err, store.ErrNotDurable), err
+		}
+	}
+	wr, ok := w.s.(store.Writer)
+	if !ok {
+		// A plain Store offers no condition: the copy is of whatever the
+		// live document holds now, over whatever name holds. Documented.
+		return false, w.s.Replace(ctx, name, j.live)
+	}
+	rc, err := reopen(ctx, w.s, j.live, live)
+	if err != nil {
+		return false, fmt.Errorf("read %q again to copy it: %w", j.live, err)
+	}
+	defer rc.Close()
+	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true})
+	if errors.Is(err, store.ErrChanged) && !errors.Is(err, errNotCounted) {
+		return false, fmt.Errorf("%w (%w)", err, fs.ErrExist)
+	}
+	return false, err
+}
+
+// restore writes the backup's bytes, as counted, over the live document,
+// only if the live document is still the version counted.
+func (w *worker) restore(ctx context.Context, j job, live, bak counted) error {
+	wr, ok := w.s.(store.Writer)
+	if !ok {
+		return w.s.Replace(ctx, j.live, j.backup)
+	}
+	// With no version to check, the write cannot be conditional; the
+	// bytes written are still only those counted.
+	return w.writeBackup(ctx, wr, j, bak, store.WriteOptions{IfVersion: live.version})
+}
+
+// writeBackup writes the backup's bytes, as counted, to the live key with
+// preconditions: the bytes kept from counting the backup when they are
+// whole, else the backup read again and checked against the count.
+func (w *worker) writeBackup(ctx context.Context, wr store.Writer, j job, bak counted, opts store.WriteOptions) error {
+	if body, ok := w.kept.whole(); ok {
+		return wr.Write(ctx, j.live, bytes.NewReader(body), opts)
+	}
+	rc, err := reopen(ctx, w.s, j.backup, bak)
+	if err != nil {
+		return fmt.Errorf("read the backup again: %w", err)
+	}
+	defer rc.Close()
+	return wr.Write(ctx, j.live, rc, opts)
+}
+
+// cleanUp decides what becomes of keep after the restore failed with err.
+// A copy stays (it is harmless). A second name (a link) is removed only
+// when the live document is provably still the same file, so that nothing
+// but a redundant name goes; otherwise it may be the only name of the
+// bytes that were live, and it stays. It returns err, saying what was
+// kept, and whether keep is still there.
+func (w *worker) cleanUp(ctx context.Context, j job, keep string, linked bool, err error) (_ error, kept bool) {
+	if !linked {
+		return fmt.Errorf("%w (the live document's bytes are kept in %q)", err, keep), true
+	}
+	wr, ok := w.s.(store.Writer)
+	if !ok {
+		return fmt.Errorf("%w (%q may be a second name for the live document, not a copy: check it, then delete it)", err, keep), true
+	}
+	// Even when the run was cancelled: this undoes the run's own change.
+	ctx = context.WithoutCancel(ctx)
+	liveV, lerr := versionOf(ctx, w.s, j.live)
+	keepV, kerr := versionOf(ctx, w.s, keep)
+	if lerr != nil || kerr != nil || liveV == "" || liveV != keepV {
+		return fmt.Errorf("%w (the bytes the live document held are kept in %q)", err, keep), true
+	}
+	if derr := wr.Delete(ctx, keep, store.WriteOptions{IfVersion: keepV}); derr != nil {
+		return fmt.Errorf("%w (%q, a second name for the live document, could not be removed: %v)", err, keep, derr), true
+	}
+	return err, false
+}
+
+// stillAsCounted tells whether key provably still holds the version counted.
+func (w *worker) stillAsCounted(ctx context.Context, key string, c counted) bool {
+	v, err := versionOf(context.WithoutCancel(ctx), w.s, key)
+	return err == nil && v != "" && v == c.version
+}
+
+// versionOf opens key only to learn its version.
+func versionOf(ctx context.Context, s store.Store, key string) (string, error) {
+	rc, err := s.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	return store.Version(rc), nil
+}
+
+func restoreError(err error) error {
+	if errors.Is(err, store.ErrChanged) {
+		return fmt.Errorf("the live document or the backup changed after it was read (saved by someone else?), so nothing was restored: %w", err)
+	}
+	return fmt.Errorf("restore from backup: %w", err)
+}
