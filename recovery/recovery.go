@@ -17,7 +17,14 @@
 //   - Before a live document is replaced, its bytes are kept as
 //     "<id>.json.replaced" (or ".replaced.2", ".3", … if taken), which scans
 //     ignore, so a restore never destroys anything: a second name for them
-//     where the store is a store.Linker, else a copy.
+//     where the store is a store.Linker, else a copy. On a store.Writer,
+//     every write is made only from the bytes counted (the same version,
+//     size and CRC-32C on a second read), the kept copy only under a name
+//     that does not exist, and the restore only over the live version
+//     counted. A plain Store offers no conditions: there the kept copy and
+//     the restore are Replace calls, with no such checks.
+//   - A restore whose new bytes are in place but not confirmed durable
+//     (store.ErrNotDurable) is reported Restored, with an error saying so.
 //   - A session without a backup is not read unless Options.CountAll is set
 //     (its live count is then NotCounted, null in JSON).
 //   - A backup whose live document is missing (an orphan) is reported in

@@ -70,6 +70,8 @@ type Status struct {
 	// Recommend is the advice for this session.
 	Recommend Recommendation `json:"recommend"`
 	// Restored is true when the live document was replaced by the backup.
+	// With Err also set, the restore was made but not confirmed durable
+	// (Err wraps store.ErrNotDurable).
 	Restored bool `json:"restored"`
 	// SessionID is the session's id: its key less ".json".
 	SessionID string `json:"session_id"`
@@ -78,12 +80,14 @@ type Status struct {
 	Key       string `json:"-"`
 	BackupKey string `json:"-"`
 	// PreservedKey names where the live bytes a restore replaced are kept
-	// (set when Restored is true and a live document existed).
+	// (set when Restored is true and a live document existed), or, after a
+	// restore that failed, where they are still kept.
 	PreservedKey string `json:"-"`
-	// Err is set when a read, a preserve or the restore failed; the session
-	// was then left as it was, except that a preserved copy of the live
-	// document may exist (a copy: a second name for the live file only
-	// where Err says so).
+	// Err is set when a read, the keeping of the live bytes or the restore
+	// failed. Unless Restored is set, nothing was restored, except where
+	// Err says the restore may have been made (a write whose answer was
+	// lost); a kept copy of the live document may then exist, as
+	// PreservedKey and Err say.
 	Err error `json:"-"`
 }
 

@@ -23,6 +23,12 @@ func countText(c recovery.Count) string {
 // outcome says in words what happened to one session.
 func outcome(st recovery.Status, dryRun bool) string {
 	switch {
+	case st.Err != nil && st.Restored:
+		return "restored, but: " + st.Error
+	case st.Err != nil && st.PreservedKey != "":
+		// The restore failed after the live bytes were kept; the error
+		// says whether it may have been made.
+		return "error: " + st.Error
 	case st.Err != nil:
 		return "error, left as it was: " + st.Error
 	case st.Restored && st.PreservedKey != "":
@@ -93,6 +99,8 @@ func (t *table) finish(r *recovery.Report) {
 
 func orphanOutcome(st recovery.Status, dryRun bool) string {
 	switch {
+	case st.Err != nil && st.Restored:
+		return "restored, but: " + st.Error
 	case st.Err != nil:
 		return "error, left as it was: " + st.Error
 	case st.Restored:
