@@ -50,7 +50,8 @@ type Store interface {
 	// Replace gives dst the bytes of src, creating dst if it is missing.
 	// A reader of dst sees either its old bytes or all of the new ones,
 	// never a mix or a partial object. If Replace fails or ctx is cancelled,
-	// dst is left as it was. src is never modified. A missing src gives an
+	// dst is left as it was, except after an error wrapping ErrNotDurable:
+	// dst then holds the new bytes, not yet confirmed durable. src is never modified. A missing src gives an
 	// error for which errors.Is(err, ErrNotExist) holds. dst and src must
 	// differ.
 	Replace(ctx context.Context, dst, src string) error

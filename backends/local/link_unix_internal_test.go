@@ -3,12 +3,16 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/c0fe5641/sessionrecovery/store"
 )
@@ -31,4 +35,33 @@ func TestLinkErrorTellsWhenToCopy(t *testing.T) {
 	err = linkErr(syscall.ENOENT)
 	assert.ErrorIs(t, err, store.ErrNotExist)
 	assert.NotErrorIs(t, err, errors.ErrUnsupported)
+}
+
+// A change made whose directory sync then fails (EIO, EMFILE) is reported
+// as made but not durable, never as a failure that changed nothing.
+func TestFailedDirectorySyncIsNotDurableNotFailed(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.json"), []byte("old"), 0o644))
+	s, err := New(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	s.syncDir = func(*os.Root, string) error { return syscall.EIO }
+	ctx := context.Background()
+
+	err = s.Write(ctx, "s.json", strings.NewReader("new"), store.WriteOptions{})
+	require.ErrorIs(t, err, store.ErrNotDurable)
+	assert.ErrorIs(t, err, syscall.EIO)
+	b, err := os.ReadFile(filepath.Join(dir, "s.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(b), "the write was made")
+
+	err = s.Link(ctx, "s.json.replaced", "s.json", "")
+	require.ErrorIs(t, err, store.ErrNotDurable)
+	_, err = os.Lstat(filepath.Join(dir, "s.json.replaced"))
+	assert.NoError(t, err, "the link was made")
+
+	err = s.Delete(ctx, "s.json.replaced", store.WriteOptions{})
+	require.ErrorIs(t, err, store.ErrNotDurable)
+	_, err = os.Lstat(filepath.Join(dir, "s.json.replaced"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "the delete was made")
 }

@@ -49,6 +49,9 @@ type Store struct {
 	// wakes every waiter at once. A fixed set, so that it does not grow
 	// with the directories named; two directories may share one.
 	dirLocks [dirLockStripes]sync.Mutex
+	// syncDir makes the changes of a directory durable; tests make it
+	// fail, as EIO or EMFILE do.
+	syncDir func(root *os.Root, dir string) error
 }
 
 // dirLockStripes is the number of in-process directory locks.
@@ -79,7 +82,7 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir, root: root}, nil
+	return &Store{dir: dir, root: root, syncDir: syncDir}, nil
 }
 
 func readable(root *os.Root) error {
@@ -343,7 +346,7 @@ func (s *Store) changeDir(dir string, change func() error) error {
 	if err != nil {
 		return err
 	}
-	if err := syncDir(s.root, dir); err != nil {
+	if err := s.syncDir(s.root, dir); err != nil {
 		return fmt.Errorf("%w: sync directory: %w", store.ErrNotDurable, err)
 	}
 	return nil
@@ -485,7 +488,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 		return err
 	}
 	renamed = true
-	if err := syncDir(s.root, dir); err != nil {
+	if err := s.syncDir(s.root, dir); err != nil {
 		return fmt.Errorf("%w: sync directory after rename: %w", store.ErrNotDurable, err)
 	}
 	return nil
