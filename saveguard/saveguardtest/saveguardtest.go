@@ -229,30 +229,39 @@ func deleteThenRecoveryRestoresNothing(t *testing.T, newStore NewStore) {
 	}
 }
 
-// window plays an application that saves one session at the worst
-// moment: after the guard has read its live document (and its version)
-// and before the guard writes it.
+// window plays another writer that acts on the session at the worst
+// moment: just after the guard has opened key (and noted its version) and
+// before the guard writes anything. act runs once, on the store under the
+// window, the first time key is opened.
 type window struct {
 	store.Writer
-	key  string
-	body []byte
+	key string
+	act func(ctx context.Context, s store.Writer) error
 
 	mu    sync.Mutex
-	saved bool
-	err   error
+	acted bool
+	err   error // act's
+}
+
+// writes is the act of an application that writes body to key, as a
+// writer that knows nothing of the guard would.
+func writes(key string, body []byte) func(ctx context.Context, s store.Writer) error {
+	return func(ctx context.Context, s store.Writer) error {
+		return s.Write(ctx, key, bytes.NewReader(body), store.WriteOptions{})
+	}
 }
 
 func (w *window) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	rc, err := w.Writer.Open(ctx, key)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if key != w.key || w.saved {
+	if key != w.key || w.acted {
 		return rc, err
 	}
-	w.saved = true
+	w.acted = true
 	var r io.ReadCloser
 	if err == nil {
-		// Read whole before the save, as any transport may have.
+		// Read whole before the other writer acts, as any transport may have.
 		b, rerr := io.ReadAll(rc)
 		version := store.Version(rc)
 		rc.Close()
@@ -261,7 +270,7 @@ func (w *window) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		}
 		r = &versionedReader{Reader: bytes.NewReader(b), version: version}
 	}
-	w.err = w.Writer.Write(ctx, key, bytes.NewReader(w.body), store.WriteOptions{})
+	w.err = w.act(ctx, w.Writer)
 	return r, err
 }
 
@@ -305,9 +314,9 @@ func concurrentSaveNotOverwritten(t *testing.T, newStore NewStore) {
 			if _, exists := tc.objects["chat.json"]; exists && !versioned(t, inner, "chat.json") {
 				t.Skip("the store reports no versions, so saveguard writes unconditionally (as documented)")
 			}
-			s := &window{Writer: inner, key: "chat.json", body: theirs}
+			s := &window{Writer: inner, key: "chat.json", act: writes("chat.json", theirs)}
 			err := tc.op(saveguard.New(s))
-			require.True(t, s.saved, "the other writer never saved")
+			require.True(t, s.acted, "the other writer never saved")
 			require.NoError(t, s.err, "the other writer's save")
 			require.ErrorIs(t, err, store.ErrChanged)
 			assert.Contains(t, err.Error(), `session "chat"`)
