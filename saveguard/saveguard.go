@@ -83,27 +83,32 @@ func New(s store.Writer) *Guard {
 
 // Save writes document as session id's live document, whole, and keeps a
 // backup when that would lose messages: if the stored document has more
-// messages than document, its bytes (exactly those read) are first written
-// to BackupKey(id). A save that keeps or grows the count writes no backup
-// and leaves an existing one as it is. A missing session is created, only
-// if no one creates it meanwhile.
+// messages than document, and more than the backup holds, its bytes
+// (exactly those read) are first written to BackupKey(id). A backup with
+// as many messages or more is left as it is, so that it stays the largest
+// document the session had (see the package doc). A save that keeps or
+// grows the count writes no backup, reads none, and leaves an existing one
+// as it is. A missing session is created, only if no one creates it
+// meanwhile.
 //
 // A document that is not a session, or an invalid id, is refused with an
 // error wrapping ErrNotSession or recovery.ErrInvalidID, and nothing is
-// changed. If the stored document changed since Save read it, the live
-// document is not written and the error wraps store.ErrChanged (a backup
-// written just before holds bytes that were live, and is harmless).
-// A stored document that cannot be read is never taken as empty: Save
-// fails and writes nothing. One that reads as not a session is checked
-// against the store's listing (one List call), so that a read cut short
-// without an error is not mistaken for it; it gets no backup, since
-// recovery never restores such a document.
+// changed. If the stored document or the backup changed since Save read
+// it, the live document is not written and the error wraps
+// store.ErrChanged (a backup written just before holds bytes that were
+// live). A stored
+// document or backup that cannot be read is never taken as missing or
+// empty: Save fails and writes nothing. One that reads as not a session is
+// checked against the store's listing (one List call), so that a read cut
+// short without an error is not mistaken for it; such a stored document
+// gets no backup, since recovery never restores one, and such a backup is
+// replaced.
 func (g *Guard) Save(ctx context.Context, id string, document []byte) error {
 	n, err := check(id, document)
 	if err != nil {
 		return opError("save", id, err)
 	}
-	cur, err := g.read(ctx, id, true)
+	cur, err := g.read(ctx, Key(id), true)
 	if err != nil {
 		return opError("save", id, err)
 	}
@@ -118,9 +123,8 @@ func (g *Guard) Save(ctx context.Context, id string, document []byte) error {
 			}
 		}
 		if had > n {
-			backup := BackupKey(id)
-			if err := g.s.Write(ctx, backup, bytes.NewReader(cur.body), store.WriteOptions{}); err != nil {
-				return opError("save", id, fmt.Errorf("back up %q to %q before a save with fewer messages, so nothing was saved: %w", Key(id), backup, err))
+			if _, err := g.raise(ctx, id, cur.body, had); err != nil {
+				return opError("save", id, err)
 			}
 		}
 	}
@@ -147,7 +151,7 @@ func (g *Guard) Shrink(ctx context.Context, id string, document []byte) error {
 	if _, err := check(id, document); err != nil {
 		return opError("shrink", id, err)
 	}
-	cur, err := g.read(ctx, id, false)
+	cur, err := g.read(ctx, Key(id), false)
 	if err != nil {
 		return opError("shrink", id, err)
 	}
@@ -192,17 +196,15 @@ func check(id string, document []byte) (int, error) {
 	return n, nil
 }
 
-// stored is what a Guard read of a session's live document.
+// stored is what a Guard read of a session's live document or backup.
 type stored struct {
 	exists  bool
 	version string // "" when the store does not tell
 	body    []byte // read only when asked
 }
 
-// read opens session id's live document and notes its version, and its
-// bytes when body is set.
-func (g *Guard) read(ctx context.Context, id string, body bool) (stored, error) {
-	key := Key(id)
+// read opens key and notes its version, and its bytes when body is set.
+func (g *Guard) read(ctx context.Context, key string, body bool) (stored, error) {
 	rc, err := g.s.Open(ctx, key)
 	if errors.Is(err, store.ErrNotExist) {
 		return stored{}, nil
@@ -242,6 +244,46 @@ func (g *Guard) checkWhole(ctx context.Context, key string, n int) error {
 	return nil
 }
 
+// raise makes session id's backup a copy of live, the stored document
+// of had messages that a save with fewer is about to replace, unless the
+// backup already holds as many messages or more: a backup is only ever
+// replaced by a larger document. It writes only if the backup is still as
+// it read it, so that a stale decision never lowers a backup another save
+// raised meanwhile, nor brings back one a Shrink or Delete retired. It
+// returns what the backup held before, when it wrote over it; nil when it
+// wrote nothing.
+func (g *Guard) raise(ctx context.Context, id string, live []byte, had int) (*stored, error) {
+	key := BackupKey(id)
+	prev, err := g.read(ctx, key, true)
+	if err != nil {
+		// Never taken for "no backup": that could destroy the only copy.
+		return nil, fmt.Errorf("%w, so nothing was saved", err)
+	}
+	if prev.exists {
+		kept := msgcount.CountBytes(prev.body)
+		if kept == msgcount.NotSession {
+			// As for the live document: only a whole read is believed.
+			if err := g.checkWhole(ctx, key, len(prev.body)); err != nil {
+				return nil, err
+			}
+		}
+		if kept >= had {
+			return nil, nil
+		}
+	}
+	// IfVersion "" on an existing backup: the store reports no versions,
+	// and the write is unconditional.
+	opts := store.WriteOptions{IfVersion: prev.version, IfNotExist: !prev.exists}
+	err = g.s.Write(ctx, key, bytes.NewReader(live), opts)
+	switch {
+	case refused(err, opts):
+		return nil, fmt.Errorf("%q changed since it was read (by another save, shrink or delete?), so nothing was saved; read the session again and retry: %w", key, asChanged(err))
+	case err != nil:
+		return nil, fmt.Errorf("back up %q to %q before a save with fewer messages, so nothing was saved: %w", Key(id), key, err)
+	}
+	return &prev, nil
+}
+
 // writeLive writes document to session id's live document if it is still
 // as cur saw it.
 func (g *Guard) writeLive(ctx context.Context, id string, document []byte, cur stored) error {
@@ -255,12 +297,28 @@ func (g *Guard) writeLive(ctx context.Context, id string, document []byte, cur s
 	}
 	err := g.s.Write(ctx, key, bytes.NewReader(document), opts)
 	switch {
-	case errors.Is(err, store.ErrChanged):
-		return fmt.Errorf("%q changed since it was read (saved by someone else?), so it was left as it is; read it again and retry: %w", key, err)
+	case refused(err, opts):
+		return fmt.Errorf("%q changed since it was read (saved or deleted by someone else?), so it was left as it is; read it again and retry: %w", key, asChanged(err))
 	case err != nil:
 		return fmt.Errorf("write %q: %w", key, err)
 	}
 	return nil
+}
+
+// refused says whether err is a store's refusal of opts' condition: the
+// object changed, or (for IfVersion, on some stores) vanished. Nothing was
+// written.
+func refused(err error, opts store.WriteOptions) bool {
+	return errors.Is(err, store.ErrChanged) ||
+		(opts.IfVersion != "" && errors.Is(err, store.ErrNotExist))
+}
+
+// asChanged returns err, a refusal, wrapping store.ErrChanged.
+func asChanged(err error) error {
+	if errors.Is(err, store.ErrChanged) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrChanged, err)
 }
 
 // deleteIfExists deletes key; a missing key is not an error.

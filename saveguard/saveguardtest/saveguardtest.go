@@ -50,11 +50,15 @@ type scenario struct {
 var scenarios = []scenario{
 	{"ShrinkingSaveBacksUpStoredBytes", shrinkingSaveBacksUpStoredBytes},
 	{"GrowingOrEqualSaveWritesNoBackup", growingOrEqualSaveWritesNoBackup},
+	{"BackupIsTheHighWaterMark", backupIsTheHighWaterMark},
+	{"CascadeOfShrinkingSavesRestoresTheLargest", cascadeOfShrinkingSavesRestoresTheLargest},
+	{"BackupReadFailureChangesNothing", backupReadFailureChangesNothing},
 	{"NonSessionRefused", nonSessionRefused},
 	{"InvalidIDRefused", invalidIDRefused},
 	{"ShrinkThenRecoveryRestoresNothing", shrinkThenRecoveryRestoresNothing},
 	{"DeleteThenRecoveryRestoresNothing", deleteThenRecoveryRestoresNothing},
 	{"ConcurrentSaveNotOverwritten", concurrentSaveNotOverwritten},
+	{"ConcurrentBackupNotLowered", concurrentBackupNotLowered},
 	{"CrashBetweenStepsNeverRestoresWhatWasRemoved", crashBetweenSteps},
 	{"ProtectionLoop", protectionLoop},
 }
@@ -132,6 +136,107 @@ func growingOrEqualSaveWritesNoBackup(t *testing.T, newStore NewStore) {
 				want["chat.json.bak"] = bak
 			}
 			assert.Equal(t, want, storetest.Objects(t, s))
+		})
+	}
+}
+
+func backupIsTheHighWaterMark(t *testing.T, newStore NewStore) {
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		backup  []byte // what the backup holds after the shrinking save
+	}{
+		{"LargerBackupKept", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(40)}, recoverytest.Session(40)},
+		{"EqualBackupKept", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(12)}, recoverytest.Session(12)},
+		{"SmallerBackupRaised", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(11)}, indented(12)},
+		{"BackupNotASessionReplaced", map[string][]byte{"chat.json": indented(12), "chat.json.bak": []byte(`{"messages":`)}, indented(12)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, tc.objects)
+			require.NoError(t, saveguard.New(s).Save(context.Background(), "chat", recoverytest.Session(5)))
+			assert.Equal(t, map[string][]byte{
+				"chat.json":     recoverytest.Session(5),
+				"chat.json.bak": tc.backup,
+			}, storetest.Objects(t, s))
+		})
+	}
+}
+
+// cascadeOfShrinkingSavesRestoresTheLargest: a bug that shrinks a session
+// twice must not lose the backup of the first shrink to the second.
+func cascadeOfShrinkingSavesRestoresTheLargest(t *testing.T, newStore NewStore) {
+	s := newStore(t, map[string][]byte{})
+	g := saveguard.New(s)
+	ctx := context.Background()
+	for _, n := range []int{1000, 10, 5} {
+		require.NoError(t, g.Save(ctx, "chat", recoverytest.Session(n)))
+	}
+	assert.Equal(t, recoverytest.Session(1000), storetest.Read(t, s, "chat.json.bak"), "the backup is still the largest document")
+
+	r := recoverAll(t, s)
+	require.Len(t, r.Details, 1)
+	assert.True(t, r.Details[0].Restored)
+	assert.Equal(t, recoverytest.Session(1000), storetest.Read(t, s, "chat.json"), "the session is whole again, byte for byte")
+}
+
+// failingRead fails, or cuts short without an error, every read of key.
+type failingRead struct {
+	store.Writer
+	key     string
+	openErr error // when set, Open fails with it
+	readErr error // when set, the read fails with it halfway
+	short   bool  // when set, the read ends halfway, without an error
+}
+
+func (f *failingRead) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if key != f.key {
+		return f.Writer.Open(ctx, key)
+	}
+	if f.openErr != nil {
+		return nil, f.openErr
+	}
+	rc, err := f.Writer.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := io.Reader(bytes.NewReader(b[:len(b)/2]))
+	if f.readErr != nil {
+		r = io.MultiReader(r, errReader{f.readErr})
+	} else if !f.short {
+		r = bytes.NewReader(b)
+	}
+	return io.NopCloser(r), nil
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func backupReadFailureChangesNothing(t *testing.T, newStore NewStore) {
+	errDisk := errors.New("the disk failed")
+	objects := map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(40)}
+	for _, tc := range []struct {
+		name string
+		read failingRead
+		is   error
+	}{
+		{"OpenFails", failingRead{openErr: errDisk}, errDisk},
+		{"ReadFailsMidway", failingRead{readErr: errDisk}, errDisk},
+		{"ReadCutShort", failingRead{short: true}, recovery.ErrShortRead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := newStore(t, objects)
+			s := tc.read
+			s.Writer, s.key = inner, "chat.json.bak"
+			err := saveguard.New(&s).Save(context.Background(), "chat", recoverytest.Session(5))
+			require.ErrorIs(t, err, tc.is, "a backup that cannot be read is never taken for none")
+			assert.Contains(t, err.Error(), `"chat.json.bak"`, "the error names the backup")
+			assert.Equal(t, objects, storetest.Objects(t, inner), "nothing changed")
 		})
 	}
 }
@@ -329,6 +434,35 @@ func concurrentSaveNotOverwritten(t *testing.T, newStore NewStore) {
 	}
 }
 
+// concurrentBackupNotLowered: two shrinking Saves at once; the backup the
+// other one wrote after this one read the backup is never overwritten, so
+// that a Save acting on a stale read cannot lower it.
+func concurrentBackupNotLowered(t *testing.T, newStore NewStore) {
+	theirs := indented(50) // the backup the other Save wrote
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+	}{
+		{"OverABackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)}},
+		{"WhereThereWasNone", map[string][]byte{"chat.json": indented(12)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := newStore(t, tc.objects)
+			if _, exists := tc.objects["chat.json.bak"]; exists && !versioned(t, inner, "chat.json.bak") {
+				t.Skip("the store reports no versions, so saveguard replaces a backup unconditionally (as documented)")
+			}
+			s := &window{Writer: inner, key: "chat.json.bak", act: writes("chat.json.bak", theirs)}
+			err := saveguard.New(s).Save(context.Background(), "chat", recoverytest.Session(5))
+			require.True(t, s.acted, "the other writer never wrote the backup")
+			require.NoError(t, s.err, "the other writer's backup")
+			require.ErrorIs(t, err, store.ErrChanged)
+			assert.Contains(t, err.Error(), `"chat.json.bak"`, "the error names the backup that changed")
+			assert.Equal(t, map[string][]byte{"chat.json": indented(12), "chat.json.bak": theirs}, storetest.Objects(t, inner),
+				"the other backup survives, and nothing was saved")
+		})
+	}
+}
+
 // errDied is the error of every call made through a dying store after its
 // process died.
 var errDied = errors.New("the process died")
@@ -398,9 +532,14 @@ func (d *dying) Delete(ctx context.Context, key string, opts store.WriteOptions)
 func crashBetweenSteps(t *testing.T, newStore NewStore) {
 	old, bak, compressed := recoverytest.Session(40), recoverytest.Session(30), recoverytest.Session(2)
 	start := map[string][]byte{"chat.json": old, "chat.json.bak": bak}
+	larger := recoverytest.Session(60)
 	for _, tc := range []struct {
-		name string
-		op   func(g *saveguard.Guard) error
+		name  string
+		start map[string][]byte
+		op    func(g *saveguard.Guard) error
+		// steps is the number of mutating calls of an operation that no
+		// cut stops.
+		steps int
 		// allowed are the states the store may be in after the cut and
 		// after the recovery that follows it.
 		allowed []map[string][]byte
@@ -409,8 +548,10 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 		restores bool
 	}{
 		{
-			name: "Shrink",
-			op:   func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", compressed) },
+			name:  "Shrink",
+			start: start,
+			op:    func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", compressed) },
+			steps: 2,
 			allowed: []map[string][]byte{
 				start,                     // not started
 				{"chat.json": old},        // backup retired, shrink not done: retry it
@@ -418,8 +559,10 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 			},
 		},
 		{
-			name: "Delete",
-			op:   func(g *saveguard.Guard) error { return g.Delete(context.Background(), "chat") },
+			name:  "Delete",
+			start: start,
+			op:    func(g *saveguard.Guard) error { return g.Delete(context.Background(), "chat") },
+			steps: 2,
 			allowed: []map[string][]byte{
 				start,              // not started
 				{"chat.json": old}, // backup deleted, live not: retry the delete
@@ -429,8 +572,10 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 		{
 			// A bug's shrink through Save: whatever the cut, after recovery
 			// the old document is live again.
-			name: "ShrinkingSave",
-			op:   func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) },
+			name:  "ShrinkingSave",
+			start: start,
+			op:    func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) },
+			steps: 2,
 			allowed: []map[string][]byte{
 				start,                                    // not started
 				{"chat.json": old, "chat.json.bak": old}, // backed up, not saved
@@ -438,15 +583,29 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 			},
 			restores: true,
 		},
+		{
+			// The second shrink of a cascade: the backup already holds
+			// more messages, so the live write is the only step, and the
+			// larger backup is what recovery brings back.
+			name:  "ShrinkingSaveUnderALargerBackup",
+			start: map[string][]byte{"chat.json": old, "chat.json.bak": larger},
+			op:    func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) },
+			steps: 1,
+			allowed: []map[string][]byte{
+				{"chat.json": larger, "chat.json.bak": larger, "chat.json.replaced": old},  // not started, then restored
+				{"chat.json": larger, "chat.json.bak": larger, "chat.json.replaced": stub}, // saved, then restored
+			},
+			restores: true,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for cut := 0; ; cut++ {
-				inner := newStore(t, start)
+				inner := newStore(t, tc.start)
 				d := &dying{Writer: inner, cut: cut}
 				err := tc.op(saveguard.New(d))
-				finished := err == nil
-				if !finished {
-					require.ErrorIs(t, err, errDied, "cut after %d mutating calls", cut)
+				finished := !errors.Is(err, errDied)
+				if finished {
+					require.NoError(t, err, "cut after %d mutating calls", cut)
 				}
 
 				r := recoverAll(t, inner) // the restarted process
@@ -459,7 +618,7 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 				t.Logf("cut after %d mutating calls: finished %v, keys after recovery %v", cut, finished, slices.Sorted(maps.Keys(got)))
 				if finished {
 					require.Equal(t, d.mutations, cut, "the operation finished without reaching its cut")
-					require.GreaterOrEqual(t, cut, 2, "an operation of two steps finished in fewer")
+					require.Equal(t, tc.steps, cut, "the operation's mutating calls")
 					break
 				}
 				require.Less(t, cut, 10, "the operation never finished")
