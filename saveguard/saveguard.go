@@ -94,9 +94,11 @@ func New(s store.Writer) *Guard {
 // A document that is not a session, or an invalid id, is refused with an
 // error wrapping ErrNotSession or recovery.ErrInvalidID, and nothing is
 // changed. If the stored document or the backup changed since Save read
-// it, the live document is not written and the error wraps
-// store.ErrChanged (a backup written just before holds bytes that were
-// live). A stored
+// it, the live document is not written, the backup is as it was (Save puts
+// back one it had written), and the error wraps store.ErrChanged; an error
+// that also says the backup could not be put back names it. Any other
+// failure of the live write leaves a backup Save wrote as it is, and says
+// so (see the package doc). A stored
 // document or backup that cannot be read is never taken as missing or
 // empty: Save fails and writes nothing. One that reads as not a session is
 // checked against the store's listing (one List call), so that a read cut
@@ -112,6 +114,7 @@ func (g *Guard) Save(ctx context.Context, id string, document []byte) error {
 	if err != nil {
 		return opError("save", id, err)
 	}
+	var raised *stored // what the backup held before this save wrote over it
 	if cur.exists {
 		had := msgcount.CountBytes(cur.body)
 		if had == msgcount.NotSession {
@@ -123,12 +126,15 @@ func (g *Guard) Save(ctx context.Context, id string, document []byte) error {
 			}
 		}
 		if had > n {
-			if _, err := g.raise(ctx, id, cur.body, had); err != nil {
+			if raised, err = g.raise(ctx, id, cur.body, had); err != nil {
 				return opError("save", id, err)
 			}
 		}
 	}
 	if err := g.writeLive(ctx, id, document, cur); err != nil {
+		if raised != nil {
+			err = g.withdraw(ctx, id, *raised, cur.body, err)
+		}
 		return opError("save", id, err)
 	}
 	return nil
@@ -303,6 +309,60 @@ func (g *Guard) writeLive(ctx context.Context, id string, document []byte, cur s
 		return fmt.Errorf("write %q: %w", key, err)
 	}
 	return nil
+}
+
+// withdraw puts session id's backup back to prev, what it held before
+// this save raised it to wrote, after the live write failed with werr. It
+// does so only when werr proves that nothing was written (ErrChanged: the
+// store refused the write's condition), since a backup withdrawn after a
+// write that did land would lose wrote's messages; and only if the backup
+// still holds wrote, so that another writer's backup is left alone. It
+// returns werr, saying what became of the backup when it is not as it
+// was.
+func (g *Guard) withdraw(ctx context.Context, id string, prev stored, wrote []byte, werr error) error {
+	key := BackupKey(id)
+	if !errors.Is(werr, store.ErrChanged) {
+		// A failed write may still have landed (a lost response): the
+		// backup, a copy of what was live, is then what recovery needs.
+		return fmt.Errorf("%w; the backup %q was left holding the document that was live, in case the write landed", werr, key)
+	}
+	// Even when the save was cancelled: this undoes the save's own change.
+	if err := g.putBack(context.WithoutCancel(ctx), key, prev, wrote); err != nil {
+		return fmt.Errorf("%w; and the backup %q that this save had written could not be put back as it was, so recovery may restore it over the other writer's save: %w", werr, key, err)
+	}
+	return werr
+}
+
+// putBack gives key prev's bytes again, or removes it when prev did not
+// exist, if key still holds wrote. A key that holds anything else is
+// another writer's, and is left alone.
+func (g *Guard) putBack(ctx context.Context, key string, prev stored, wrote []byte) error {
+	now, err := g.read(ctx, key, true)
+	if err != nil {
+		return err
+	}
+	if !now.exists || !bytes.Equal(now.body, wrote) {
+		if now.exists && len(now.body) < len(wrote) && bytes.HasPrefix(wrote, now.body) {
+			return fmt.Errorf("read %q: %w: %d bytes, the start of the %d written", key, recovery.ErrShortRead, len(now.body), len(wrote))
+		}
+		return nil
+	}
+	opts := store.WriteOptions{IfVersion: now.version} // "" when unknown: unconditional
+	if prev.exists {
+		err = g.s.Write(ctx, key, bytes.NewReader(prev.body), opts)
+	} else {
+		err = g.s.Delete(ctx, key, opts)
+		if err != nil && opts.IfVersion != "" && !refused(err, opts) {
+			// A store that refuses conditional deletes (blobstore does,
+			// without errors.ErrUnsupported to tell it by) deletes
+			// unconditionally: key held wrote a moment ago.
+			err = g.s.Delete(ctx, key, store.WriteOptions{})
+		}
+	}
+	if refused(err, opts) || errors.Is(err, store.ErrNotExist) {
+		return nil // changed or removed since it was compared: not this save's any more
+	}
+	return err
 }
 
 // refused says whether err is a store's refusal of opts' condition: the

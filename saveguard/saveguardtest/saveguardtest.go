@@ -58,7 +58,9 @@ var scenarios = []scenario{
 	{"ShrinkThenRecoveryRestoresNothing", shrinkThenRecoveryRestoresNothing},
 	{"DeleteThenRecoveryRestoresNothing", deleteThenRecoveryRestoresNothing},
 	{"ConcurrentSaveNotOverwritten", concurrentSaveNotOverwritten},
+	{"SaveLosingARaceLeavesBackupAsItWas", saveLosingARaceLeavesBackupAsItWas},
 	{"ConcurrentBackupNotLowered", concurrentBackupNotLowered},
+	{"ShrinkOrDeleteRacingASaveNotUndone", shrinkOrDeleteRacingASaveNotUndone},
 	{"CrashBetweenStepsNeverRestoresWhatWasRemoved", crashBetweenSteps},
 	{"ProtectionLoop", protectionLoop},
 }
@@ -408,7 +410,7 @@ func concurrentSaveNotOverwritten(t *testing.T, newStore NewStore) {
 		{"GrowingSave", map[string][]byte{"chat.json": recoverytest.Session(3)},
 			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(4)) }, nil},
 		{"ShrinkingSave", map[string][]byte{"chat.json": recoverytest.Session(3)},
-			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) }, recoverytest.Session(3)},
+			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) }, nil}, // the failed save withdrew its backup
 		{"Shrink", map[string][]byte{"chat.json": recoverytest.Session(3), "chat.json.bak": recoverytest.Session(2)},
 			func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", stub) }, nil},
 		{"NewSession", map[string][]byte{},
@@ -430,6 +432,38 @@ func concurrentSaveNotOverwritten(t *testing.T, newStore NewStore) {
 				want["chat.json.bak"] = tc.backup
 			}
 			assert.Equal(t, want, storetest.Objects(t, inner), "the other writer's save survives")
+		})
+	}
+}
+
+// saveLosingARaceLeavesBackupAsItWas: a shrinking Save that fails because
+// another writer saved the session after it read it leaves the backup byte
+// for byte as it was, whether it had raised it or not.
+func saveLosingARaceLeavesBackupAsItWas(t *testing.T, newStore NewStore) {
+	theirs := indented(50)
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+	}{
+		{"NoBackup", map[string][]byte{"chat.json": indented(12)}},
+		{"SmallerBackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)}},
+		{"LargerBackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(40)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := newStore(t, tc.objects)
+			if !versioned(t, inner, "chat.json") {
+				t.Skip("the store reports no versions, so saveguard writes unconditionally (as documented)")
+			}
+			s := &window{Writer: inner, key: "chat.json", act: writes("chat.json", theirs)}
+			err := saveguard.New(s).Save(context.Background(), "chat", recoverytest.Session(5))
+			require.True(t, s.acted, "the other writer never saved")
+			require.NoError(t, s.err, "the other writer's save")
+			require.ErrorIs(t, err, store.ErrChanged)
+			want := map[string][]byte{"chat.json": theirs}
+			if bak, ok := tc.objects["chat.json.bak"]; ok {
+				want["chat.json.bak"] = bak
+			}
+			assert.Equal(t, want, storetest.Objects(t, inner), "the backup is as it was, byte for byte")
 		})
 	}
 }
@@ -459,6 +493,54 @@ func concurrentBackupNotLowered(t *testing.T, newStore NewStore) {
 			assert.Contains(t, err.Error(), `"chat.json.bak"`, "the error names the backup that changed")
 			assert.Equal(t, map[string][]byte{"chat.json": indented(12), "chat.json.bak": theirs}, storetest.Objects(t, inner),
 				"the other backup survives, and nothing was saved")
+		})
+	}
+}
+
+// shrinkOrDeleteRacingASaveNotUndone: a Shrink or Delete that runs while a
+// shrinking Save is between its reads and its writes is never rolled back
+// by the backup that Save makes: the Save fails, and recovery restores
+// nothing.
+func shrinkOrDeleteRacingASaveNotUndone(t *testing.T, newStore NewStore) {
+	compressed := recoverytest.Session(2)
+	shrink := func(ctx context.Context, s store.Writer) error {
+		return saveguard.New(s).Shrink(ctx, "chat", compressed)
+	}
+	del := func(ctx context.Context, s store.Writer) error { return saveguard.New(s).Delete(ctx, "chat") }
+	for _, tc := range []struct {
+		name    string
+		objects map[string][]byte
+		at      string // the key whose read the other operation follows
+		act     func(ctx context.Context, s store.Writer) error
+		want    map[string][]byte
+	}{
+		{"ShrinkAfterLiveReadWithoutBackup", map[string][]byte{"chat.json": indented(12)},
+			"chat.json", shrink, map[string][]byte{"chat.json": compressed}},
+		{"ShrinkAfterLiveReadWithBackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)},
+			"chat.json", shrink, map[string][]byte{"chat.json": compressed}},
+		{"ShrinkAfterBackupReadWithoutBackup", map[string][]byte{"chat.json": indented(12)},
+			"chat.json.bak", shrink, map[string][]byte{"chat.json": compressed}},
+		{"ShrinkAfterBackupReadWithBackup", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)},
+			"chat.json.bak", shrink, map[string][]byte{"chat.json": compressed}},
+		{"DeleteAfterLiveRead", map[string][]byte{"chat.json": indented(12), "chat.json.bak": recoverytest.Session(3)},
+			"chat.json", del, map[string][]byte{}},
+		{"DeleteAfterBackupRead", map[string][]byte{"chat.json": indented(12)},
+			"chat.json.bak", del, map[string][]byte{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := newStore(t, tc.objects)
+			if !versioned(t, inner, "chat.json") {
+				t.Skip("the store reports no versions, so saveguard writes unconditionally (as documented)")
+			}
+			s := &window{Writer: inner, key: tc.at, act: tc.act}
+			err := saveguard.New(s).Save(context.Background(), "chat", recoverytest.Session(5))
+			require.True(t, s.acted, "the other operation never ran")
+			require.NoError(t, s.err, "the other operation")
+			require.ErrorIs(t, err, store.ErrChanged)
+			assert.Equal(t, tc.want, storetest.Objects(t, inner), "no backup left to roll the other operation back")
+			r := recoverAll(t, inner)
+			assert.False(t, restoredAnything(r), "recovery undid the other operation")
+			assert.Equal(t, tc.want, storetest.Objects(t, inner))
 		})
 	}
 }
@@ -532,11 +614,17 @@ func (d *dying) Delete(ctx context.Context, key string, opts store.WriteOptions)
 func crashBetweenSteps(t *testing.T, newStore NewStore) {
 	old, bak, compressed := recoverytest.Session(40), recoverytest.Session(30), recoverytest.Session(2)
 	start := map[string][]byte{"chat.json": old, "chat.json.bak": bak}
-	larger := recoverytest.Session(60)
+	larger, theirs := recoverytest.Session(60), indented(50)
 	for _, tc := range []struct {
 		name  string
 		start map[string][]byte
-		op    func(g *saveguard.Guard) error
+		// race, when set, is another writer's act, run just after the
+		// operation has read the live document.
+		race func(ctx context.Context, s store.Writer) error
+		op   func(g *saveguard.Guard) error
+		// end is what the operation returns when no cut stops it: nil, or
+		// store.ErrChanged for one that loses a race.
+		end error
 		// steps is the number of mutating calls of an operation that no
 		// cut stops.
 		steps int
@@ -546,6 +634,9 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 		// restores is whether the recovery may restore (a shrinking Save's
 		// backup is there to be restored).
 		restores bool
+		// says is what the operation's error says when it is cut after
+		// so many mutating calls: what it left behind.
+		says map[int]string
 	}{
 		{
 			name:  "Shrink",
@@ -582,6 +673,7 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 				{"chat.json": old, "chat.json.bak": old, "chat.json.replaced": stub}, // saved, then restored
 			},
 			restores: true,
+			says:     map[int]string{1: `the backup "chat.json.bak" was left holding the document that was live`},
 		},
 		{
 			// The second shrink of a cascade: the backup already holds
@@ -597,15 +689,46 @@ func crashBetweenSteps(t *testing.T, newStore NewStore) {
 			},
 			restores: true,
 		},
+		{
+			// Another writer saves between the Save's reads and its
+			// writes: the Save raises the backup, its live write is
+			// refused, and it puts the backup back.
+			name:  "ShrinkingSaveLosingARace",
+			start: start,
+			race:  writes("chat.json", theirs),
+			op:    func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", stub) },
+			end:   store.ErrChanged,
+			steps: 3,
+			allowed: []map[string][]byte{
+				{"chat.json": theirs, "chat.json.bak": bak}, // not raised, or put back
+				{"chat.json": theirs, "chat.json.bak": old}, // raised, not put back: the crash's window (see the package doc)
+			},
+			says: map[int]string{2: `the backup "chat.json.bak" that this save had written could not be put back`},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for cut := 0; ; cut++ {
 				inner := newStore(t, tc.start)
-				d := &dying{Writer: inner, cut: cut}
+				s := inner
+				if tc.race != nil {
+					if !versioned(t, inner, "chat.json") {
+						t.Skip("the store reports no versions, so saveguard writes unconditionally (as documented)")
+					}
+					s = &window{Writer: inner, key: "chat.json", act: tc.race}
+				}
+				d := &dying{Writer: s, cut: cut}
 				err := tc.op(saveguard.New(d))
 				finished := !errors.Is(err, errDied)
+				if says, ok := tc.says[cut]; ok {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), says, "cut after %d mutating calls", cut)
+				}
 				if finished {
-					require.NoError(t, err, "cut after %d mutating calls", cut)
+					if tc.end == nil {
+						require.NoError(t, err, "cut after %d mutating calls", cut)
+					} else {
+						require.ErrorIs(t, err, tc.end, "cut after %d mutating calls", cut)
+					}
 				}
 
 				r := recoverAll(t, inner) // the restarted process
