@@ -3,8 +3,9 @@
 // before package recovery does:
 //
 //   - Save writes a session. When the stored document has more messages
-//     than the new one, it first copies the stored bytes to the backup,
-//     so that a bug that shrinks a session can be undone by recovery.
+//     than the new one, and more than the backup holds, it first copies
+//     the stored bytes to the backup, so that a bug that shrinks a session
+//     can be undone by recovery.
 //   - Shrink writes a session that is meant to have fewer messages (the
 //     user cleared, compressed or undid it) and retires its backup, so
 //     that recovery does not roll the user's decision back.
@@ -15,6 +16,39 @@
 // "chat.json" (Key) and its backup under "chat.json.bak" (BackupKey); ids
 // are checked with recovery.ValidateID.
 //
+// # The backup is the high-water mark
+//
+// A backup is only ever replaced by a document with more messages, until
+// Shrink or Delete retires it. After a cascade of shrinking saves (1,000
+// messages, then a bug's 10, then 5) the backup still holds the 1,000, and
+// recovery brings them back. To decide, a shrinking Save reads the backup
+// whole and counts its messages; it writes the backup only if the stored
+// document has more, and only if the backup is still as it read it
+// (IfVersion, or IfNotExist when there was none). So two Saves at once
+// cannot lower it, and a Shrink or Delete that retired it meanwhile is not
+// undone: the Save fails with store.ErrChanged, having written nothing. A
+// backup that cannot be read is never taken for none: the Save fails and
+// writes nothing. One that reads whole (checked against the listing) as
+// not a session is replaced.
+//
+// A failed Save changes nothing recovery relies on. When the live write is
+// refused (store.ErrChanged: someone saved, shrank or deleted the session
+// since Save read it) after Save raised the backup, Save puts the backup
+// back as it was, the bytes it read or no backup, if it still holds what
+// Save wrote; if it cannot, the error says so and names the backup. After
+// any other failure of the live write the raised backup is left as it is:
+// the write may have landed (a lost response), and the backup, a copy of
+// the document that was live, is then what recovery needs; if it did not
+// land, live document and backup hold the same bytes, the state a crash
+// between the steps leaves, and recovery has nothing to do.
+//
+// The cost: a save that keeps or grows the count reads the live document
+// and writes it, and never reads the backup. A shrinking save also reads
+// the backup (one read, and one List when it reads as not a session), and
+// writes it only when it raises it. Putting a backup back, after a refused
+// live write, reads it once more and writes or deletes it once (a store
+// that refuses conditional deletes is asked again, unconditionally).
+//
 // # Crash safety
 //
 // Each operation is a backup step and a live step, ordered so that a
@@ -22,7 +56,8 @@
 //
 //   - Save writes the backup first, then the live document: a crash in
 //     between leaves the old document live with an identical backup, and
-//     recovery has nothing to do.
+//     recovery has nothing to do. When the backup already holds as many
+//     messages or more, the live write is the only step.
 //   - Shrink deletes the backup first, then writes the live document: a
 //     crash in between leaves the old, larger document live without a
 //     backup, and recovery has nothing to do; the shrink did not happen and
@@ -41,9 +76,32 @@
 // (IfNotExist) when there was none. If someone saved the session in
 // between, nothing is overwritten and the error wraps store.ErrChanged: read
 // the session again and retry. A store that reports no version ("") cannot
-// make that check, and the live document is then written unconditionally.
+// make that check: the live document is then written unconditionally, and
+// so is a backup that exists, so that there a session is safe only with
+// one writer at a time (IfNotExist still guards a backup's creation).
 // Delete is unconditional: deleting is the user's explicit decision, and
 // not every store supports conditional deletes.
+//
+// Each operation is two writes that cannot be made atomic together, so
+// some interleavings with another writer of the same session remain:
+//
+//   - Save raises the backup, another writer saves or shrinks the session,
+//     and Save dies (or fails to put the backup back) before it puts the
+//     backup back: the copy of the document that was live is left beside
+//     the other writer's, and recovery restores it if that has fewer
+//     messages. A failure says so in Save's error; shrink again.
+//   - A store that refuses conditional deletes (backends/blobstore) has
+//     Save remove a backup it had created, when putting it back, a moment
+//     after comparing its bytes, unconditionally: a backup another Save
+//     raised in that moment is removed with it.
+//   - Two shrinking Saves at once: if the one whose live write is refused
+//     had raised the backup, and the other read that backup and so kept
+//     it rather than writing its own, putting it back leaves the other's
+//     shrink backed up only by the older backup, if any.
+//   - A Shrink that fails with ErrChanged may have retired the backup
+//     already, and a Delete that runs between a shrinking Save's backup
+//     and live writes leaves the Save's backup as an orphan, which
+//     recovery.Options.RestoreOrphans would restore.
 package saveguard
 
 import (
