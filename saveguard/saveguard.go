@@ -33,9 +33,14 @@
 //
 // A failed Save changes nothing recovery relies on. When the live write is
 // refused (store.ErrChanged: someone saved, shrank or deleted the session
-// since Save read it) after Save raised the backup, Save puts the backup
-// back as it was, the bytes it read or no backup, if it still holds what
-// Save wrote; if it cannot, the error says so and names the backup. After
+// since Save read it), a backup that Save created where there was none is
+// removed again, if it still holds what Save wrote, since the winner may be
+// a Shrink or Delete that found no backup to retire; if that fails, the
+// error says so and names the backup. A backup that existed and that Save
+// raised stays raised: a Shrink or Delete retires the backup before it
+// writes, so one that ran meanwhile made the raise fail or removed the
+// raised backup itself, and what remains is a document that was live, with
+// more messages, which a concurrent shrinking Save may rely on. After
 // any other failure of the live write the raised backup is left as it is:
 // the write may have landed (a lost response), and the backup, a copy of
 // the document that was live, is then what recovery needs; if it did not
@@ -45,9 +50,9 @@
 // The cost: a save that keeps or grows the count reads the live document
 // and writes it, and never reads the backup. A shrinking save also reads
 // the backup (one read, and one List when it reads as not a session), and
-// writes it only when it raises it. Putting a backup back, after a refused
-// live write, reads it once more and writes or deletes it once (a store
-// that refuses conditional deletes is asked again, unconditionally).
+// writes it only when it raises it. Removing a backup it created, after a
+// refused live write, reads it once more and deletes it once (a store that
+// refuses conditional deletes is asked again, unconditionally).
 //
 // # Crash safety
 //
@@ -85,19 +90,19 @@
 // Each operation is two writes that cannot be made atomic together, so
 // some interleavings with another writer of the same session remain:
 //
-//   - Save raises the backup, another writer saves or shrinks the session,
-//     and Save dies (or fails to put the backup back) before it puts the
-//     backup back: the copy of the document that was live is left beside
+//   - Save creates the backup, another writer shrinks or deletes the
+//     session, and Save dies (or fails to remove the backup) before it
+//     removes it: the copy of the document that was live is left beside
 //     the other writer's, and recovery restores it if that has fewer
 //     messages. A failure says so in Save's error; shrink again.
 //   - A store that refuses conditional deletes (backends/blobstore) has
-//     Save remove a backup it had created, when putting it back, a moment
-//     after comparing its bytes, unconditionally: a backup another Save
+//     Save remove a backup it had created a moment after comparing its
+//     bytes, unconditionally: a backup another Save
 //     raised in that moment is removed with it.
-//   - Two shrinking Saves at once: if the one whose live write is refused
-//     had raised the backup, and the other read that backup and so kept
-//     it rather than writing its own, putting it back leaves the other's
-//     shrink backed up only by the older backup, if any.
+//   - Two shrinking Saves at once on a session without a backup: if the
+//     one whose live write is refused had created the backup, and the
+//     other read it and so wrote none of its own, removing it leaves the
+//     other's shrink without a backup.
 //   - A Shrink that fails with ErrChanged may have retired the backup
 //     already, and a Delete that runs between a shrinking Save's backup
 //     and live writes leaves the Save's backup as an orphan, which
@@ -152,9 +157,9 @@ func New(s store.Writer) *Guard {
 // A document that is not a session, or an invalid id, is refused with an
 // error wrapping ErrNotSession or recovery.ErrInvalidID, and nothing is
 // changed. If the stored document or the backup changed since Save read
-// it, the live document is not written, the backup is as it was (Save puts
-// back one it had written), and the error wraps store.ErrChanged; an error
-// that also says the backup could not be put back names it. Any other
+// it, the live document is not written, the backup is as it was or raised
+// (Save removes one it had created), and the error wraps store.ErrChanged;
+// an error that also says the backup could not be put back names it. Any other
 // failure of the live write leaves a backup Save wrote as it is, and says
 // so (see the package doc). A stored
 // document or backup that cannot be read is never taken as missing or
@@ -369,14 +374,21 @@ func (g *Guard) writeLive(ctx context.Context, id string, document []byte, cur s
 	return nil
 }
 
-// withdraw puts session id's backup back to prev, what it held before
-// this save raised it to wrote, after the live write failed with werr. It
-// does so only when werr proves that nothing was written (ErrChanged: the
-// store refused the write's condition), since a backup withdrawn after a
-// write that did land would lose wrote's messages; and only if the backup
-// still holds wrote, so that another writer's backup is left alone. It
-// returns werr, saying what became of the backup when it is not as it
-// was.
+// withdraw removes the backup this save created (there was none) as a
+// copy of wrote, after the live write failed with werr: a Shrink or
+// Delete that found no backup to retire may have won the race, and the
+// backup would roll it back. It does so only when werr proves that nothing
+// was written (ErrChanged: the store refused the write's condition), since
+// a backup withdrawn after a write that did land would lose wrote's
+// messages; and only if the backup still holds wrote, so that another
+// writer's backup is left alone.
+//
+// A backup that existed and was raised stays raised: a Shrink or Delete
+// retires a backup before it writes, so one that ran meanwhile either made
+// the raise fail or removed the raised backup itself, and the raised
+// backup is a document that was live with more messages, which a
+// concurrent shrinking Save may be relying on. It returns werr, saying
+// what became of the backup when it is not as it was.
 func (g *Guard) withdraw(ctx context.Context, id string, prev stored, wrote []byte, werr error) error {
 	key := BackupKey(id)
 	if !errors.Is(werr, store.ErrChanged) {
@@ -384,17 +396,20 @@ func (g *Guard) withdraw(ctx context.Context, id string, prev stored, wrote []by
 		// backup, a copy of what was live, is then what recovery needs.
 		return fmt.Errorf("%w; the backup %q was left holding the document that was live, in case the write landed", werr, key)
 	}
+	if prev.exists {
+		return fmt.Errorf("%w; the backup %q was raised to the document that was live, which has more messages than the one it held (a backup only grows)", werr, key)
+	}
 	// Even when the save was cancelled: this undoes the save's own change.
-	if err := g.putBack(context.WithoutCancel(ctx), key, prev, wrote); err != nil {
-		return fmt.Errorf("%w; and the backup %q that this save had written could not be put back as it was, so recovery may restore it over the other writer's save: %w", werr, key, err)
+	if err := g.removeCreated(context.WithoutCancel(ctx), key, wrote); err != nil {
+		return fmt.Errorf("%w; and the backup %q that this save had written could not be put back as it was (removed), so recovery may restore it over the other writer's save: %w", werr, key, err)
 	}
 	return werr
 }
 
-// putBack gives key prev's bytes again, or removes it when prev did not
-// exist, if key still holds wrote. A key that holds anything else is
+// removeCreated removes key, a backup this save created as a copy of
+// wrote, if key still holds wrote. A key that holds anything else is
 // another writer's, and is left alone.
-func (g *Guard) putBack(ctx context.Context, key string, prev stored, wrote []byte) error {
+func (g *Guard) removeCreated(ctx context.Context, key string, wrote []byte) error {
 	now, err := g.read(ctx, key, true)
 	if err != nil {
 		return err
@@ -406,16 +421,11 @@ func (g *Guard) putBack(ctx context.Context, key string, prev stored, wrote []by
 		return nil
 	}
 	opts := store.WriteOptions{IfVersion: now.version} // "" when unknown: unconditional
-	if prev.exists {
-		err = g.s.Write(ctx, key, bytes.NewReader(prev.body), opts)
-	} else {
-		err = g.s.Delete(ctx, key, opts)
-		if err != nil && opts.IfVersion != "" && !refused(err, opts) {
-			// A store that refuses conditional deletes (blobstore does,
-			// without errors.ErrUnsupported to tell it by) deletes
-			// unconditionally: key held wrote a moment ago.
-			err = g.s.Delete(ctx, key, store.WriteOptions{})
-		}
+	err = g.s.Delete(ctx, key, opts)
+	if errors.Is(err, errors.ErrUnsupported) && opts.IfVersion != "" {
+		// A store that refuses conditional deletes (blobstore) deletes
+		// unconditionally: key held wrote a moment ago.
+		err = g.s.Delete(ctx, key, store.WriteOptions{})
 	}
 	if refused(err, opts) || errors.Is(err, store.ErrNotExist) {
 		return nil // changed or removed since it was compared: not this save's any more
