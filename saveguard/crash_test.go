@@ -39,24 +39,27 @@ const (
 // may leave one; its name does not end in ".json", so it is not a session.
 var crashTempRE = regexp.MustCompile(`^\.(.+)\.tmp-[0-9a-f]{16}$`)
 
-// The stages a session goes through under Shrink or Delete, in order.
+// The stages a session goes through under Shrink, Delete or Save, in order.
 const (
-	stageUntouched = iota // live and its larger backup, as written
-	stageRetired          // backup retired, live document not yet written or removed
-	stageDone             // shrink written, or session deleted
+	stageUntouched = iota // live and its backup, as written
+	stageBackedUp         // backup step done (retired, deleted or raised), live step not
+	stageDone             // shrink or save written, or session deleted
 	stageCount
 )
 
-var stageNames = [stageCount]string{"untouched", "backup retired only", "done"}
+var stageNames = [stageCount]string{"untouched", "backup step only", "done"}
 
 // TestCrashBetweenSteps kills, with SIGKILL at random moments, a process
-// that shrinks (or deletes) every session of a local store in turn, where
-// every session has a backup with more messages than its live document (a
-// pending accidental shrink). It checks that a kill never leaves a state in
-// which recovery would roll the user's decision back: a shrunk session
-// never keeps its backup, a deleted one never leaves an orphan backup, and a
-// recovery run afterwards (restoring orphans) restores only the sessions
-// that the process had not reached yet.
+// that shrinks, deletes or saves with fewer messages (as a bug would)
+// every session of a local store in turn. Most sessions have a backup with
+// more messages than their live document (a pending accidental shrink);
+// every third has a smaller one (an old shrink, since outgrown). It checks
+// that a kill never leaves a state in which recovery would roll the user's
+// decision back or lose messages: a shrunk session never keeps its backup,
+// a deleted one never leaves an orphan backup, a saved one always has a
+// backup of the larger of its two documents, and a recovery run afterwards
+// (restoring orphans) restores only what it should: the sessions the
+// process had not reached yet, and those a save shrank.
 //
 // The test binary is its own child: with SAVEGUARD_CRASH_CHILD set, this
 // test function runs the operations and exits.
@@ -76,7 +79,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 	scratch := crashtest.ScratchDir(t, "saveguard-crash-")
 	t.Logf("store: %d sessions, %d files, in %s", len(cs.ids), 2*len(cs.ids), scratch)
 
-	ops := []string{"shrink", "delete"}
+	ops := []string{"shrink", "delete", "save"}
 
 	// Uninterrupted runs tell how long a run lasts, so that the kills can
 	// land anywhere in one: the faster of two per operation, since the
@@ -100,8 +103,8 @@ func TestCrashBetweenSteps(t *testing.T) {
 	t.Logf("uninterrupted runs: %v", full)
 
 	var (
-		trials, killed, checked, temps, restores, rollbacks, resurrections int
-		stages                                                             [stageCount]int
+		trials, killed, checked, temps, restores, rollbacks, resurrections, losses int
+		stages                                                                     [stageCount]int
 	)
 	for trials < crashTrials && time.Since(start) < crashBudget && !t.Failed() {
 		trial := trials
@@ -132,6 +135,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 		restores += r.restores
 		rollbacks += r.rollbacks
 		resurrections += r.resurrections
+		losses += r.losses
 		if !assert.Empty(t, r.violations, "trial %d (%s, kill at %v): recovery after the kill", trial, op, delay) {
 			break
 		}
@@ -151,14 +155,15 @@ func TestCrashBetweenSteps(t *testing.T) {
 		t.Logf("sessions found %s: %d", stageNames[s], n)
 	}
 	t.Logf("temporary files left by kills: %d", temps)
-	t.Logf("restores by recovery: %d (all of sessions the kill left untouched)", restores)
-	t.Logf("saveguard crash test: %d trials, %d killed mid-run, %d sessions checked, %d rollbacks, %d resurrections",
-		trials, killed, checked, rollbacks, resurrections)
+	t.Logf("restores by recovery: %d (all of untouched sessions with a larger backup, or of saved ones)", restores)
+	t.Logf("saveguard crash test: %d trials, %d killed mid-run, %d sessions checked, %d rollbacks, %d resurrections, %d losses",
+		trials, killed, checked, rollbacks, resurrections, losses)
 }
 
-// crashChild is the child process: it shrinks or deletes every session of
-// the store in spec ("<dir>:<op>"), in order of id, prints nothing and exits
-// 0; on an error it prints it and exits 2.
+// crashChild is the child process: it shrinks, deletes or saves (with
+// fewer messages) every session of the store in spec ("<dir>:<op>"), in
+// order of id, prints nothing and exits 0; on an error it prints it and
+// exits 2.
 func crashChild(spec string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
@@ -189,6 +194,8 @@ func crashChild(spec string) {
 			err = g.Shrink(ctx, id, crashCleared(id))
 		case "delete":
 			err = g.Delete(ctx, id)
+		case "save":
+			err = g.Save(ctx, id, crashCleared(id))
 		default:
 			err = fmt.Errorf("unknown op %q", op)
 		}
@@ -224,20 +231,37 @@ func crashRun(ctx context.Context, t *testing.T, dir, op string, delay time.Dura
 type crashSessions struct {
 	ids          []string // sorted
 	live, backup map[string][]byte
+	lowBackup    map[string]bool // the backup has fewer messages than the live document
 }
 
-// newCrashSessions makes n sessions, each with a live document and a backup
-// with more messages: an accidental shrink recovery would undo.
+// newCrashSessions makes n sessions, each with a live document and a
+// backup: most with more messages (an accidental shrink recovery would
+// undo), every third with fewer (a backup the session has outgrown).
 func newCrashSessions(n int) *crashSessions {
-	cs := &crashSessions{live: map[string][]byte{}, backup: map[string][]byte{}}
+	cs := &crashSessions{live: map[string][]byte{}, backup: map[string][]byte{}, lowBackup: map[string]bool{}}
 	for i := range n {
 		id := fmt.Sprintf("sess-%03d", i)
 		cs.ids = append(cs.ids, id)
 		msgs := 3 + i%17
 		cs.live[id] = crashDoc(id+" live", msgs)
-		cs.backup[id] = crashDoc(id+" backup", msgs+5+i%7)
+		if i%3 == 2 {
+			cs.backup[id] = crashDoc(id+" backup", 1+i%2)
+			cs.lowBackup[id] = true
+		} else {
+			cs.backup[id] = crashDoc(id+" backup", msgs+5+i%7)
+		}
 	}
 	return cs
+}
+
+// larger is the one of session id's two documents with more messages:
+// what a backup holds after a shrinking save, and what recovery leaves
+// live when nothing retired the backup.
+func (cs *crashSessions) larger(id string) []byte {
+	if cs.lowBackup[id] {
+		return cs.live[id]
+	}
+	return cs.backup[id]
 }
 
 // crashDoc is a session document of n messages, unique by title.
@@ -254,7 +278,8 @@ func crashDoc(title string, n int) []byte {
 	return b.Bytes()
 }
 
-// crashCleared is what the user's shrink writes for session id.
+// crashCleared is what the user's shrink, or a bug's save, writes for
+// session id.
 func crashCleared(id string) []byte {
 	return []byte(fmt.Sprintf(`{"title":%q,"messages":[]}`, id+" cleared"))
 }
@@ -295,41 +320,60 @@ func (cs *crashSessions) check(t *testing.T, dir, op string) crashFindings {
 		bak, hasBak := got[saveguard.BackupKey(id)]
 		delete(got, saveguard.Key(id))
 		delete(got, saveguard.BackupKey(id))
-		if hasBak && !bytes.Equal(bak, cs.backup[id]) {
+		isOrig := hasLive && bytes.Equal(live, cs.live[id])
+		isCleared := hasLive && bytes.Equal(live, crashCleared(id))
+		origBak := hasBak && bytes.Equal(bak, cs.backup[id])
+		raisedBak := hasBak && bytes.Equal(bak, cs.live[id]) // the live document, copied by a save
+		if hasBak && !origBak && !(op == "save" && raisedBak) {
 			bad("%s: backup changed: %q", id, bak)
 			continue
 		}
-		isOrig := hasLive && bytes.Equal(live, cs.live[id])
+		if hasLive && !isOrig && !isCleared {
+			bad("%s: live document torn: %q", id, live)
+			continue
+		}
 		stage := -1
 		switch op {
 		case "shrink":
-			isCleared := hasLive && bytes.Equal(live, crashCleared(id))
 			switch {
 			case isOrig && hasBak:
 				stage = stageUntouched
 			case isOrig:
-				stage = stageRetired
+				stage = stageBackedUp
 			case isCleared && !hasBak:
 				stage = stageDone
 			case isCleared:
-				bad("%s: shrunk, but its larger backup is still there (recovery would roll the shrink back)", id)
-			case !hasLive:
-				bad("%s: live document missing", id)
+				bad("%s: shrunk, but its backup is still there (recovery would roll the shrink back)", id)
 			default:
-				bad("%s: live document torn: %q", id, live)
+				bad("%s: live document missing", id)
 			}
 		case "delete":
 			switch {
-			case hasLive && !isOrig:
-				bad("%s: live document torn: %q", id, live)
 			case isOrig && hasBak:
 				stage = stageUntouched
 			case isOrig:
-				stage = stageRetired
-			case !hasBak:
+				stage = stageBackedUp
+			case !hasLive && !hasBak:
 				stage = stageDone
 			default:
 				bad("%s: only the backup is left (an orphan that RestoreOrphans would resurrect)", id)
+			}
+		case "save":
+			switch {
+			case !hasLive:
+				bad("%s: live document missing", id)
+			case !hasBak:
+				bad("%s: backup missing (a save never removes one)", id)
+			case raisedBak && !cs.lowBackup[id]:
+				bad("%s: backup lowered to the live document, which had fewer messages", id)
+			case isOrig && origBak:
+				stage = stageUntouched
+			case isOrig:
+				stage = stageBackedUp
+			case origBak && cs.lowBackup[id]:
+				bad("%s: saved with fewer messages, but the backup is not the larger document (the messages are lost)", id)
+			default:
+				stage = stageDone
 			}
 		}
 		if stage < 0 {
@@ -340,7 +384,7 @@ func (cs *crashSessions) check(t *testing.T, dir, op string) crashFindings {
 		// One process handles the sessions in order, one at a time: those
 		// before the kill are done, those after untouched, at most one
 		// between.
-		if stage > prev || (stage == stageRetired && prev == stageRetired) {
+		if stage > prev || (stage == stageBackedUp && prev == stageBackedUp) {
 			bad("%s: %s after a session %s: the sessions were not handled in order", id, stageNames[stage], stageNames[prev])
 		}
 		prev = stage
@@ -354,12 +398,14 @@ func (cs *crashSessions) check(t *testing.T, dir, op string) crashFindings {
 
 // crashRecovery is what a recovery after a kill did.
 type crashRecovery struct {
-	restores, rollbacks, resurrections int
-	violations                         []string
+	restores, rollbacks, resurrections, losses int
+	violations                                 []string
 }
 
 // recover runs recovery (restoring orphans) over dir as the restarted
-// application would, and checks that it restored only untouched sessions.
+// application would, and checks that it restored only what it should:
+// untouched sessions whose backup is larger, and every session a save
+// shrank.
 func (cs *crashSessions) recover(ctx context.Context, t *testing.T, dir, op string, f crashFindings) crashRecovery {
 	t.Helper()
 	s, err := local.New(dir)
@@ -380,13 +426,17 @@ func (cs *crashSessions) recover(ctx context.Context, t *testing.T, dir, op stri
 		switch stage, ok := f.stage[st.SessionID]; {
 		case !ok:
 			bad("%s: restored, but it was not a session of the store", st.SessionID)
-		case stage == stageUntouched:
+		case stage == stageUntouched && !cs.lowBackup[st.SessionID]:
 			r.restores++ // the repair of the accidental shrink
+		case op == "save" && stage == stageDone:
+			r.restores++ // the repair of the save's shrink
 		case op == "shrink":
 			r.rollbacks++
 			bad("%s: %s, yet recovery restored it", st.SessionID, stageNames[stage])
-		default:
+		case op == "delete":
 			r.resurrections++
+			bad("%s: %s, yet recovery restored it", st.SessionID, stageNames[stage])
+		default:
 			bad("%s: %s, yet recovery restored it", st.SessionID, stageNames[stage])
 		}
 	}
@@ -400,11 +450,14 @@ func (cs *crashSessions) recover(ctx context.Context, t *testing.T, dir, op stri
 		live, hasLive := got[saveguard.Key(id)]
 		_, hasBak := got[saveguard.BackupKey(id)]
 		switch stage := f.stage[id]; {
-		case stage == stageUntouched:
-			if !bytes.Equal(live, cs.backup[id]) {
-				bad("%s: untouched, but recovery did not restore its backup", id)
+		case stage == stageUntouched || op == "save":
+			if !bytes.Equal(live, cs.larger(id)) {
+				if op == "save" {
+					r.losses++
+				}
+				bad("%s: %s, but after recovery the larger document is not live", id, stageNames[stage])
 			}
-		case stage == stageRetired:
+		case stage == stageBackedUp:
 			if !bytes.Equal(live, cs.live[id]) || hasBak {
 				bad("%s: backup retired, but recovery changed it", id)
 			}

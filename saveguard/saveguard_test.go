@@ -61,24 +61,29 @@ func TestSaveguardShortReadNotTakenForNotSession(t *testing.T) {
 
 // TestSaveguardUnderFaults runs each operation over a store that fails a
 // third of its calls, with many seeds: whatever failed, the recovery that
-// follows never loses the document a Save shrank, never rolls back a
-// Shrink and never brings back a Delete.
+// follows never loses the document a Save shrank (nor the larger backup
+// of an earlier shrink), never rolls back a Shrink and never brings back a
+// Delete.
 func TestSaveguardUnderFaults(t *testing.T) {
 	old, bak, compressed := recoverytest.Session(40), recoverytest.Session(30), recoverytest.Session(2)
+	larger := recoverytest.Session(60)
 	start := map[string][]byte{"chat.json": old, "chat.json.bak": bak}
 	for _, tc := range []struct {
 		name    string
+		start   map[string][]byte
 		op      func(g *saveguard.Guard) error
 		allowed [][]byte // the live documents allowed after recovery; nil: deleted
 	}{
-		{"ShrinkingSave", func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(0)) }, [][]byte{old}},
-		{"Shrink", func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", compressed) }, [][]byte{old, compressed}},
-		{"Delete", func(g *saveguard.Guard) error { return g.Delete(context.Background(), "chat") }, [][]byte{old, nil}},
+		{"ShrinkingSave", start, func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(0)) }, [][]byte{old}},
+		{"ShrinkingSaveUnderALargerBackup", map[string][]byte{"chat.json": old, "chat.json.bak": larger},
+			func(g *saveguard.Guard) error { return g.Save(context.Background(), "chat", recoverytest.Session(0)) }, [][]byte{larger}},
+		{"Shrink", start, func(g *saveguard.Guard) error { return g.Shrink(context.Background(), "chat", compressed) }, [][]byte{old, compressed}},
+		{"Delete", start, func(g *saveguard.Guard) error { return g.Delete(context.Background(), "chat") }, [][]byte{old, nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			failed := 0
 			for seed := range uint64(200) {
-				inner := memStore(t, start)
+				inner := memStore(t, tc.start)
 				s := storefault.New(inner, storefault.Config{Rate: 0.35, Seed: seed, Delay: time.Microsecond}).(store.Writer)
 				if tc.op(saveguard.New(s)) != nil {
 					failed++
