@@ -65,7 +65,9 @@ type Writer interface {
 	// errors.Is(err, ErrNotExist) holds. With opts.IfVersion set, it
 	// removes key only if it still has that version, and otherwise
 	// changes nothing and returns an error wrapping ErrChanged
-	// (opts.IfNotExist is meaningless here and refused).
+	// (opts.IfNotExist is meaningless here and refused). A store that
+	// cannot delete conditionally refuses opts.IfVersion with an error
+	// wrapping errors.ErrUnsupported, and deletes nothing.
 	Delete(ctx context.Context, key string, opts WriteOptions) error
 }
 

@@ -207,14 +207,15 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 }
 
 // Delete implements store.Writer with one delete request. A conditional
-// delete (opts.IfVersion) is refused: not every service, nor every test
-// server, honours conditions on deletes.
+// delete (opts.IfVersion) is refused with an error wrapping
+// errors.ErrUnsupported: not every service, nor every test server,
+// honours conditions on deletes.
 func (s *Store) Delete(ctx context.Context, key string, opts store.WriteOptions) error {
 	if err := store.ValidateKey(key); err != nil {
 		return fmt.Errorf("blob: delete: %w", err)
 	}
 	if opts.IfVersion != "" || opts.IfNotExist {
-		return fmt.Errorf("blob: delete %q: conditional deletes are not supported", key)
+		return fmt.Errorf("blob: delete %q: conditional deletes are not supported: %w", key, errors.ErrUnsupported)
 	}
 	if err := ctx.Err(); err != nil {
 		return wrap("delete", key, err)

@@ -613,7 +613,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 		s := writer(t)
 		v := knownVersion(t, s, "s.json")
 		err := s.Delete(ctx, "s.json", store.WriteOptions{IfVersion: v})
-		if err != nil && strings.Contains(err.Error(), "not supported") {
+		if errors.Is(err, errors.ErrUnsupported) {
 			t.Skip("this store does not delete conditionally")
 		}
 		require.NoError(t, err)
