@@ -385,6 +385,11 @@ func (w *worker) count(ctx context.Context, key string, size int64, sum, keep bo
 		r = io.TeeReader(r, &w.kept)
 	}
 	n, err := w.counter.Count(r)
+	if err == nil && sum && !w.read.eof {
+		// The counter stops at the first bytes that are not a session; a
+		// copy made from this document later is checked against all of it.
+		_, err = io.Copy(io.Discard, &w.read)
+	}
 	cerr := rc.Close()
 	if err == nil {
 		err = cerr

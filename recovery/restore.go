@@ -164,7 +164,7 @@ func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (
 		return false, fmt.Errorf("read %q again to copy it: %w", j.live, err)
 	}
 	defer rc.Close()
-	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true})
+	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true, PermOf: j.live})
 	if errors.Is(err, store.ErrChanged) && !errors.Is(err, errNotCounted) {
 		return false, fmt.Errorf("%w (%w)", err, fs.ErrExist)
 	}
@@ -219,7 +219,8 @@ func (w *worker) cleanUp(ctx context.Context, j job, keep string, linked bool, e
 	if lerr != nil || kerr != nil || liveV == "" || liveV != keepV {
 		return fmt.Errorf("%w (the bytes the live document held are kept in %q)", err, keep), true
 	}
-	if derr := wr.Delete(ctx, keep, store.WriteOptions{IfVersion: keepV}); derr != nil {
+	derr := wr.Delete(ctx, keep, store.WriteOptions{IfVersion: keepV})
+	if derr != nil && !errors.Is(derr, store.ErrNotDurable) { // not durable: removed all the same
 		return fmt.Errorf("%w (%q, a second name for the live document, could not be removed: %v)", err, keep, derr), true
 	}
 	return err, false

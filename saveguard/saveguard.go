@@ -430,6 +430,9 @@ func (g *Guard) removeCreated(ctx context.Context, key string, wrote []byte) err
 	if refused(err, opts) || errors.Is(err, store.ErrNotExist) {
 		return nil // changed or removed since it was compared: not this save's any more
 	}
+	if errors.Is(err, store.ErrNotDurable) {
+		return nil // removed, not yet confirmed durable: as a crash before the delete
+	}
 	return err
 }
 

@@ -113,7 +113,14 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aferofs: open %q: %w", key, err)
 	}
-	return fileops.NewReader(ctx, "aferofs", key, f, fileVersion(fi)), nil
+	current := func() (string, error) {
+		fi, err := f.Stat()
+		if err != nil {
+			return "", err
+		}
+		return fileVersion(fi), nil
+	}
+	return fileops.NewReader(ctx, "aferofs", key, f, fileVersion(fi), current), nil
 }
 
 // open opens key's regular file for reading; errors name neither the
@@ -136,6 +143,16 @@ func (s *Store) open(ctx context.Context, key string) (afero.File, fs.FileInfo, 
 	f, err := s.fsys.Open(name)
 	if err != nil {
 		return nil, nil, err
+	}
+	// The name may lead to another file by now: the version is the one
+	// of the file opened.
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if isDir(fi) || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 	}
 	return f, fi, nil
 }
@@ -181,8 +198,8 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // precondition checked and the rename done under the package's rename
 // lock, which every Write and Replace of this package takes. A writer that
 // goes to the afero.Fs directly can still change the file between the
-// check and the rename. A new file gets mode 0644. The version is the
-// file's size and modification time.
+// check and the rename. A new file gets mode 0644, or the permissions of
+// opts.PermOf. The version is the file's size and modification time.
 func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
 	if err := store.ValidateKey(key); err != nil {
 		return fmt.Errorf("aferofs: write: %w", err)
@@ -244,6 +261,12 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 		perm = fi.Mode().Perm()
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("stat destination: %w", err)
+	case opts.PermOf != "":
+		fi, err := s.fsys.Stat(s.name(opts.PermOf))
+		if err != nil {
+			return fmt.Errorf("stat %q for the permissions of a new file: %w", opts.PermOf, err)
+		}
+		perm = fi.Mode().Perm()
 	}
 	if err := s.mkdirAll(path.Dir(dst)); err != nil {
 		return fmt.Errorf("create destination directory: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -64,4 +65,39 @@ func TestFailedDirectorySyncIsNotDurableNotFailed(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotDurable)
 	_, err = os.Lstat(filepath.Join(dir, "s.json.replaced"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "the delete was made")
+}
+
+// On a file system without hard links (FAT, some FUSE ones), writes that
+// must not replace an existing file still work, and recovery keeps the
+// replaced bytes by a copy.
+func TestNoHardLinksAtAll(t *testing.T) {
+	dir := t.TempDir()
+	short, long := []byte(`{"messages":[1]}`), []byte(`{"messages":[1,2,3]}`)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.json"), short, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.json.bak"), long, 0o644))
+	s, err := New(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	s.hardLink = func(oldname, newname string) error {
+		return &os.LinkError{Op: "linkat", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	ctx := context.Background()
+
+	require.NoError(t, s.Write(ctx, "new.json", strings.NewReader("n"), store.WriteOptions{IfNotExist: true}))
+	err = s.Write(ctx, "new.json", strings.NewReader("m"), store.WriteOptions{IfNotExist: true})
+	require.ErrorIs(t, err, store.ErrChanged, "never over an existing file")
+	b, err := os.ReadFile(filepath.Join(dir, "new.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "n", string(b))
+
+	st, err := recovery.Recover(ctx, s, "s", recovery.Options{})
+	require.NoError(t, err)
+	require.NoError(t, st.Err)
+	assert.True(t, st.Restored)
+	kept, err := os.ReadFile(filepath.Join(dir, "s.json.replaced"))
+	require.NoError(t, err)
+	assert.Equal(t, short, kept)
+	fi, err := os.Stat(filepath.Join(dir, "s.json.replaced"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the copy is no more readable than the live document")
 }

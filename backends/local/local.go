@@ -49,9 +49,11 @@ type Store struct {
 	// wakes every waiter at once. A fixed set, so that it does not grow
 	// with the directories named; two directories may share one.
 	dirLocks [dirLockStripes]sync.Mutex
-	// syncDir makes the changes of a directory durable; tests make it
-	// fail, as EIO or EMFILE do.
-	syncDir func(root *os.Root, dir string) error
+	// syncDir makes the changes of a directory durable, and link makes a
+	// hard link (os.Root's); tests make them fail, as EIO or EMFILE do,
+	// or as a file system without hard links does.
+	syncDir  func(root *os.Root, dir string) error
+	hardLink func(oldname, newname string) error
 }
 
 // dirLockStripes is the number of in-process directory locks.
@@ -82,7 +84,7 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir, root: root, syncDir: syncDir}, nil
+	return &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link}, nil
 }
 
 func readable(root *os.Root) error {
@@ -203,7 +205,14 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: open %q: %w", key, err)
 	}
-	return fileops.NewReader(ctx, "local", key, f, fileVersion(fi)), nil
+	current := func() (string, error) {
+		fi, err := f.Stat()
+		if err != nil {
+			return "", err
+		}
+		return fileVersion(fi), nil
+	}
+	return fileops.NewReader(ctx, "local", key, f, fileVersion(fi), current), nil
 }
 
 // open opens key's regular file for reading; errors name neither the
@@ -273,11 +282,12 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // Replace, Link and Delete of this package takes, in any process (after a
 // mutex within the process). A writer that does not
 // take it can still change the file between the check and the rename, a
-// window of a few system calls. A new file gets mode 0644.
+// window of a few system calls. A new file gets mode 0644, or the
+// permissions of opts.PermOf.
 //
 // The version is the file's device, inode, size and modification time
 // (nanoseconds): a rename over the file, or a write that changes its size
-// or time, changes it.
+// or time, changes it. opts.PermOf is honoured.
 func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
 	if err := store.ValidateKey(key); err != nil {
 		return fmt.Errorf("local: write: %w", err)
@@ -390,7 +400,7 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 		case ifVersion != "" && fileVersion(fi) != ifVersion:
 			return fmt.Errorf("%w: version %s is no longer %s", store.ErrChanged, fileVersion(fi), ifVersion)
 		}
-		if err := s.root.Link(srcName, dstName); err != nil {
+		if err := s.hardLink(srcName, dstName); err != nil {
 			return linkError(err, dst)
 		}
 		// Lstat and link each looked the name up: a writer that does not
@@ -441,6 +451,12 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 		perm = fi.Mode().Perm()
 	case !errors.Is(missing(err), store.ErrNotExist):
 		return fmt.Errorf("stat destination: %w", err)
+	case opts.PermOf != "":
+		fi, err := s.root.Stat(filepath.FromSlash(opts.PermOf))
+		if err != nil {
+			return fmt.Errorf("stat %q for the permissions of a new file: %w", opts.PermOf, missing(err))
+		}
+		perm = fi.Mode().Perm()
 	}
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create destination directory: %w", err)
@@ -517,14 +533,25 @@ func (s *Store) commit(tmpName, dstName string, opts store.WriteOptions) error {
 	if opts.IfNotExist {
 		// A hard link fails if dst exists, even if someone who does not
 		// take the lock has just created it.
-		if err := s.root.Link(tmpName, dstName); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%w: it exists", store.ErrChanged)
-			}
+		err := s.hardLink(tmpName, dstName)
+		switch {
+		case err == nil:
+			s.root.Remove(tmpName)
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("%w: it exists (%w)", store.ErrChanged, fs.ErrExist)
+		case !errors.Is(linkError(err, dstName), errors.ErrUnsupported):
 			return fmt.Errorf("link temporary file: %w", err)
 		}
-		s.root.Remove(tmpName)
-		return nil
+		// No hard links here (FAT, some FUSE file systems): check, then
+		// rename, under the lock; only a writer that bypasses the library
+		// can create dst in between.
+		switch _, err := s.root.Lstat(dstName); {
+		case err == nil:
+			return fmt.Errorf("%w: it exists (%w)", store.ErrChanged, fs.ErrExist)
+		case !errors.Is(missing(err), store.ErrNotExist):
+			return fmt.Errorf("stat destination: %w", err)
+		}
 	}
 	if opts.IfVersion != "" {
 		fi, err := s.root.Stat(dstName)

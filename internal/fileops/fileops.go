@@ -11,19 +11,28 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
 // NewReader wraps f so that every Read fails once ctx is done, and so that
 // read errors name the backend and the key: "backend: read "key": cause".
-// The reader implements store.Versioned with version.
-func NewReader(ctx context.Context, backend, key string, f io.ReadCloser, version string) io.ReadCloser {
-	return &reader{ctx: ctx, backend: backend, key: key, f: f, version: version}
+// The reader implements store.Versioned with version. At the end of the
+// data it asks current for the file's version again: a file changed in
+// place while it was read (truncated and rewritten to the same length, as
+// shutil.copyfile does) then gives an error wrapping store.ErrChanged
+// instead of the end, so that no one takes a mix of two versions for a
+// document. (A change within the file system's timestamp resolution, a
+// few milliseconds, of the version read can still go unseen.)
+func NewReader(ctx context.Context, backend, key string, f io.ReadCloser, version string, current func() (string, error)) io.ReadCloser {
+	return &reader{ctx: ctx, backend: backend, key: key, f: f, version: version, current: current}
 }
 
 type reader struct {
 	ctx                   context.Context
 	backend, key, version string
 	f                     io.ReadCloser
+	current               func() (string, error)
 }
 
 func (r *reader) Version() string { return r.version }
@@ -33,6 +42,14 @@ func (r *reader) Read(p []byte) (int, error) {
 		return 0, fmt.Errorf("%s: read %q: %w", r.backend, r.key, err)
 	}
 	n, err := r.f.Read(p)
+	if err == io.EOF {
+		switch v, verr := r.current(); {
+		case verr != nil:
+			err = fmt.Errorf("stat at the end of the data: %w", verr)
+		case v != r.version:
+			err = fmt.Errorf("%w: changed while it was read (version %s, then %s)", store.ErrChanged, r.version, v)
+		}
+	}
 	if err != nil && err != io.EOF {
 		err = fmt.Errorf("%s: read %q: %w", r.backend, r.key, err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
 func TestTempName(t *testing.T) {
@@ -29,7 +31,7 @@ func TestTempName(t *testing.T) {
 
 func TestReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")), "v1")
+	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")), "v1", func() (string, error) { return "v1", nil })
 	buf := make([]byte, 3)
 	n, err := r.Read(buf)
 	require.NoError(t, err)
@@ -40,7 +42,7 @@ func TestReader(t *testing.T) {
 	assert.Contains(t, err.Error(), `test: read "k.json"`)
 
 	failure := errors.New("disk on fire")
-	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)), "")
+	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)), "", func() (string, error) { return "", nil })
 	_, err = r.Read(buf)
 	assert.ErrorIs(t, err, failure)
 	assert.Contains(t, err.Error(), `"k.json"`)
@@ -57,4 +59,13 @@ func TestCopy(t *testing.T) {
 	dst.Reset()
 	assert.ErrorIs(t, Copy(ctx, &dst, bytes.NewReader(src)), context.Canceled)
 	assert.Zero(t, dst.Len())
+}
+
+// A file whose version changed by the end of its data was changed in place
+// while it was read: an error wrapping store.ErrChanged, never the end.
+func TestReaderChangedWhileRead(t *testing.T) {
+	r := NewReader(context.Background(), "test", "k.json", io.NopCloser(strings.NewReader("abc")), "v1", func() (string, error) { return "v2", nil })
+	_, err := io.ReadAll(r)
+	require.ErrorIs(t, err, store.ErrChanged)
+	assert.Contains(t, err.Error(), `test: read "k.json"`)
 }

@@ -35,11 +35,11 @@ func (n notDurableDelete) Delete(ctx context.Context, key string, opts store.Wri
 	return fmt.Errorf("local: delete %q: %w: sync directory: %w", key, store.ErrNotDurable, syscall.EIO)
 }
 
-// REVIEW: cleanUp treats a Delete that wraps store.ErrNotDurable (the
+// Once a bug: cleanUp treats a Delete that wraps store.ErrNotDurable (the
 // link was removed, the directory sync failed) as a Delete that failed:
 // the status names as PreservedKey a file that no longer exists, and the
 // error says it "could not be removed".
-func TestReviewLinkRemovedButNotDurableIsNotReportedAsKept(t *testing.T) {
+func TestLinkRemovedButNotDurableIsNotReportedAsKept(t *testing.T) {
 	dir, s := shrunkStore(t)
 	st := recoverS(t, notDurableDelete{s})
 	require.Error(t, st.Err)

@@ -13,7 +13,7 @@ import (
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
-// REVIEW: a live document that is not a session is counted -1 as soon as
+// Once a bug: a live document that is not a session is counted -1 as soon as
 // the counter knows it, often before the end of the document: after the
 // first 64 KiB chunk of a file, after the first few hundred bytes of an
 // HTTP body. The "counted" size and CRC-32C are then those of that prefix,
@@ -22,7 +22,7 @@ import (
 // counted", and the session is never restored, on any run. A crash that
 // leaves a big session zero-filled, or a bug that writes garbage, is the
 // case recovery exists for.
-func TestReviewNonSessionLiveIsRestored(t *testing.T) {
+func TestNonSessionLiveIsRestored(t *testing.T) {
 	backup := []byte(`{"messages":[1,2,3]}`)
 	for name, live := range map[string][]byte{
 		"ZeroFilled200KiB": bytes.Repeat([]byte{0}, 200<<10),

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,7 +60,7 @@ func (m *midRead) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// REVIEW: a backup of up to 1 MiB that the application rewrites in place,
+// Once a bug: a backup of up to 1 MiB that the application rewrites in place,
 // with a document of the same length, while recovery reads it is counted
 // as a mix of the two versions (the length matches the listing, the mix is
 // valid JSON), and that mix, which is neither version, is written over the
@@ -68,11 +69,16 @@ func (m *midRead) Read(p []byte) (int, error) {
 // length stays. (Seen with the CLI too: 22 of 507 runs against a 600 KiB
 // backup rewritten in a loop; none with a 1.2 MiB backup, which is read
 // again and checked.)
-func TestReviewBackupRewrittenInPlaceWhileReadIsNeverWrittenTorn(t *testing.T) {
+func TestBackupRewrittenInPlaceWhileReadIsNeverWrittenTorn(t *testing.T) {
 	a := bigDocOf('a', 300) // ~300 KiB: kept in memory from the count
 	b := bigDocOf('b', 300)
 	require.Equal(t, len(a), len(b))
 	dir := newDir(t, map[string][]byte{"s.json": shortDoc, "s.json.bak": a})
+	// Written an hour ago: the rewrite then changes the modification time,
+	// which is what the reader checks at the end (a rewrite within the
+	// file system's timestamp resolution is the limit the README states).
+	hourAgo := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "s.json.bak"), hourAgo, hourAgo))
 	s := &rewriteWhileRead{Store: open(t, dir), dir: dir, next: b}
 
 	st := recoverS(t, s)

@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// REVIEW: where the hard link is refused, the kept copy is now written with
+// Once a bug: where the hard link is refused, the kept copy is now written with
 // store.Writer.Write, which gives a new file mode 0644, so a private (0600)
 // session's replaced bytes become readable by every user. Before this
 // change the copy was a Replace, which gives a new file its source's mode
 // ("a copy is never more widely readable than its source").
-func TestReviewKeptCopyIsNoMoreReadableThanTheLiveDocument(t *testing.T) {
+func TestKeptCopyIsNoMoreReadableThanTheLiveDocument(t *testing.T) {
 	for _, how := range []string{"LinkRefused", "LiveIsSymlink"} {
 		t.Run(how, func(t *testing.T) {
 			dir := newDir(t, map[string][]byte{"s.json.bak": longDoc})
