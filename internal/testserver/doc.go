@@ -64,7 +64,9 @@
 //     Attributes.ETag; set it in BeforeWrite through
 //     **transfermanager.UploadObjectInput (.IfMatch, .IfNoneMatch = "*"),
 //     in BeforeCopy through **s3.CopyObjectInput (.IfMatch, .IfNoneMatch,
-//     .CopySourceIfMatch).
+//     .CopySourceIfMatch, and .CopySource, which s3blob query-escapes:
+//     SeaweedFS then misses a source key with a space, and gofakes3 one
+//     with a '?'; s3cond's BeforeCopy escapes it per path segment).
 //   - GCS: read it with Reader.As(**storage.Reader) (.Attrs.Generation) or
 //     Attributes.As(*storage.ObjectAttrs) (.Generation); Attributes.ETag is
 //     not the generation. Set it in BeforeWrite through
