@@ -10,10 +10,12 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -42,7 +44,7 @@ const (
 const seaweedFSHowTo = "run .ci/run, or build weed (go build github.com/seaweedfs/seaweedfs/weed, " +
 	"the version .ci/run names) and start it with " +
 	"AWS_ACCESS_KEY_ID=" + SeaweedFSAccessKey + " AWS_SECRET_ACCESS_KEY=" + SeaweedFSSecretKey +
-	" weed server -s3 -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false -dir=$(mktemp -d), then set " +
+	" weed -logtostderr server -s3 -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false -dir=$(mktemp -d), then set " +
 	EnvSeaweedFS + "=http://127.0.0.1:8333"
 
 // SeaweedFS returns a Server speaking the S3 REST API: a reverse proxy on
@@ -81,6 +83,9 @@ func SeaweedFS(t testing.TB) *Server {
 	direct := seaweedFSClient(endpoint.String())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if err := seaweedFSUp(ctx, direct); err != nil {
+		t.Fatalf("testserver.SeaweedFS: %s=%s: %v", EnvSeaweedFS, endpoint, err)
+	}
 	if _, err := direct.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("testserver.SeaweedFS: create bucket %s at %s: %v", name, endpoint, err)
 	}
@@ -124,6 +129,49 @@ func seaweedFSClient(endpoint string) *s3.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(SeaweedFSAccessKey, SeaweedFSSecretKey, ""),
 	})
 }
+
+// seaweedFS holds, for the whole test process, whether SeaweedFS answered.
+var seaweedFS struct {
+	once sync.Once
+	err  error
+}
+
+// seaweedFSUp waits, the first time in a process, until the SeaweedFS c
+// reaches can list its buckets: a SeaweedFS started a moment ago may answer
+// its health check before its filer serves requests. A 4xx answer, such as
+// a refused signature, ends the wait at once.
+func seaweedFSUp(ctx context.Context, c *s3.Client) error {
+	seaweedFS.once.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, seaweedFSStartTimeout)
+		defer cancel()
+		var last error
+		for {
+			_, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+			if ctx.Err() != nil {
+				if last == nil {
+					last = err
+				}
+				seaweedFS.err = fmt.Errorf("no answer within %v: %w", seaweedFSStartTimeout, last)
+				return
+			}
+			var re *awshttp.ResponseError
+			refused := errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+			if err == nil || refused {
+				seaweedFS.err = err
+				return
+			}
+			last = err
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond): // polling an external process
+			}
+		}
+	})
+	return seaweedFS.err
+}
+
+// seaweedFSStartTimeout bounds the wait of seaweedFSUp.
+const seaweedFSStartTimeout = 45 * time.Second
 
 // deleteS3Bucket deletes every object in the bucket, then the bucket.
 func deleteS3Bucket(ctx context.Context, c *s3.Client, bucket string) error {
