@@ -1,6 +1,7 @@
 // Package testserver starts fake cloud storage services that speak the real
-// HTTP protocols, for tests, and opens gocloud buckets on them through the
-// real SDKs. Only _test.go files import it.
+// HTTP protocols, or fronts a real one (SeaweedFS), for tests, and opens
+// gocloud buckets on them through the real SDKs. Only _test.go files
+// import it.
 //
 //	s := testserver.S3(t) // or SeaweedFS, GCS, Azure, Mem
 //	testserver.Fill(t, s.Bucket, map[string][]byte{"a.json": []byte(`{}`)})
