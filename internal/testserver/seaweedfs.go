@@ -54,8 +54,9 @@ const seaweedFSHowTo = "run .ci/run, or build weed (go build github.com/seaweedf
 // default checksum settings, and emptied and deleted when the test ends.
 //
 // SeaweedFS is a real S3-compatible server, unlike gofakes3: it checks
-// signatures, stores objects on disk, and reads some headers differently
-// from AWS (see conditions_test.go). Nothing starts it here: if
+// signatures, stores objects on disk, honours conditions on copies, and
+// reads x-amz-copy-source as a path where AWS reads a query string (see
+// s3cond). Nothing starts it here: if
 // EnvSeaweedFS is unset, SeaweedFS skips the test, saying how to start
 // one, or fails it when EnvRequireSeaweedFS is 1.
 func SeaweedFS(t testing.TB) *Server {
