@@ -464,6 +464,7 @@ func testKeys(t *testing.T, newStore NewStore) {
 var oddKeys = []string{
 	"with space.json",
 	"a+b.json",
+	"a b.json", // beside "a+b.json": a '+' read as a space would name the other
 	"100%.json",
 	"q?x.json",
 	"h#x.json",
@@ -515,7 +516,7 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 			assert.Equal(t, sortedKeys(objects, key), keysOf(list(t, s, key)), "prefix %q", key)
 		}
 		assert.Equal(t, []string{"dir with space/a+b c=d.json"}, keysOf(list(t, s, "dir with space/")))
-		for _, key := range []string{"with+space.json", "with%20space.json", "a b.json", "a%2Bb.json", "slash/escaped.json", "q", "h"} {
+		for _, key := range []string{"with+space.json", "with%20space.json", "a%20b.json", "a%2Bb.json", "slash/escaped.json", "q", "h"} {
 			_, err := s.Open(ctx, key)
 			assert.ErrorIs(t, err, store.ErrNotExist, "open %q: a differently escaped key is another key", key)
 		}
