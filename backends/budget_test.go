@@ -30,6 +30,7 @@ func TestRequestBudget(t *testing.T) {
 		sessions int
 	}{
 		{"S3", testserver.S3, s3cond.Conditions{}, 2000},
+		{"SeaweedFS", testserver.SeaweedFS, s3cond.Conditions{}, 2000},
 		// fake-gcs-server's writes cost O(objects), so its bucket is smaller.
 		{"GCS", testserver.GCS, gcscond.Conditions{}, 600},
 	} {

@@ -66,29 +66,35 @@ func TestRecoveryUnderFaults(t *testing.T) {
 			}
 			return faultTarget{Store: aferofs.New(fsys, "/")}
 		}},
-		{"S3", func(t *testing.T, objects map[string][]byte) faultTarget {
-			srv := testserver.S3(t)
-			testserver.Fill(t, srv.Bucket, objects)
-			return faultTarget{
-				Store: blobstore.New(srv.Bucket, blobstore.WithConditions(s3cond.Conditions{})),
-				// The listing gives every object's MD5 (its ETag): only
-				// objects that changed need reading.
-				digests: func(t *testing.T) map[string][]byte {
-					out := map[string][]byte{}
-					it := srv.Bucket.List(nil)
-					for {
-						obj, err := it.Next(context.Background())
-						if err == io.EOF {
-							return out
-						}
-						require.NoError(t, err)
-						out[obj.Key] = obj.MD5
-					}
-				},
-			}
-		}},
+		{"S3", s3FaultTarget(testserver.S3)},
+		{"SeaweedFS", s3FaultTarget(testserver.SeaweedFS)},
 	} {
 		t.Run(b.name, func(t *testing.T) { recoverUnderFaults(t, m, b.newStore) })
+	}
+}
+
+// s3FaultTarget makes fault targets on fresh buckets of an S3 server.
+func s3FaultTarget(start func(testing.TB) *testserver.Server) func(t *testing.T, objects map[string][]byte) faultTarget {
+	return func(t *testing.T, objects map[string][]byte) faultTarget {
+		srv := start(t)
+		testserver.Fill(t, srv.Bucket, objects)
+		return faultTarget{
+			Store: blobstore.New(srv.Bucket, blobstore.WithConditions(s3cond.Conditions{})),
+			// The listing gives every object's MD5 (its ETag): only
+			// objects that changed need reading.
+			digests: func(t *testing.T) map[string][]byte {
+				out := map[string][]byte{}
+				it := srv.Bucket.List(nil)
+				for {
+					obj, err := it.Next(context.Background())
+					if err == io.EOF {
+						return out
+					}
+					require.NoError(t, err)
+					out[obj.Key] = obj.MD5
+				}
+			},
+		}
 	}
 }
 

@@ -67,6 +67,7 @@ var savingStores = []struct {
 	make func(t *testing.T, objects map[string][]byte) savingStore
 }{
 	{"S3", cloudSaving(testserver.S3, s3cond.Conditions{})},
+	{"SeaweedFS", cloudSaving(testserver.SeaweedFS, s3cond.Conditions{})},
 	{"GCS", cloudSaving(testserver.GCS, gcscond.Conditions{})},
 	{"Azure", cloudSaving(testserver.Azure, azurecond.Conditions{})},
 	{"LocalThroughLibrary", func(t *testing.T, objects map[string][]byte) savingStore {

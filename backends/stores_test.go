@@ -28,13 +28,15 @@ type backend struct {
 
 // everyBackend is every store this module ships, each suite of this
 // package runs on all of them: S3 and GCS over real HTTP to in-process
-// servers, Azure to Azurite (skipped, saying how to install it, when it is
+// servers, S3 also to SeaweedFS, a real S3-compatible server, and Azure to
+// Azurite (each of the last two skipped, saying how to get it, when it is
 // missing outside CI).
 var everyBackend = []backend{
 	{"Local", func(t *testing.T, objects map[string][]byte) store.Writer { return newLocal(t, objects) }},
 	{"AferoMem", func(t *testing.T, objects map[string][]byte) store.Writer { return newAferoMem(t, objects) }},
 	{"MemBlob", newBlob(testserver.Mem, nil)},
 	{"S3", newBlob(testserver.S3, s3cond.Conditions{})},
+	{"SeaweedFS", newBlob(testserver.SeaweedFS, s3cond.Conditions{})},
 	{"GCS", newBlob(testserver.GCS, gcscond.Conditions{})},
 	{"Azure", newBlob(testserver.Azure, azurecond.Conditions{})},
 }

@@ -8,7 +8,9 @@
 // and honours WriteOptions.IfNotExist on every driver; IfVersion and
 // versions on reads need the driver's Conditions (see the s3cond, gcscond
 // and azurecond packages), without which reads report no version and
-// IfVersion writes are refused.
+// IfVersion writes are refused. The s3cond Conditions also correct the
+// copy source of s3blob's copies (see CopyHook): without them, Replace of a
+// key with a space fails on S3 servers other than AWS, such as SeaweedFS.
 package blobstore
 
 import (
@@ -32,6 +34,14 @@ type Conditions interface {
 	// IfVersion returns a blob.WriterOptions.BeforeWrite hook that makes
 	// the write happen only if the object still has version.
 	IfVersion(version string) func(asFunc func(any) bool) error
+}
+
+// CopyHook is what a Conditions also implements when its driver's
+// server-side copies need their request corrected: Replace passes
+// BeforeCopy to every Copy as blob.CopyOptions.BeforeCopy. s3cond's
+// Conditions implement it.
+type CopyHook interface {
+	BeforeCopy(asFunc func(any) bool) error
 }
 
 // Store is a store.Writer over a blob bucket. It is safe for concurrent use.
@@ -161,7 +171,11 @@ func (s *Store) Replace(ctx context.Context, dst, src string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("blob: replace %q from %q: %w", dst, src, err)
 	}
-	if err := s.b.Copy(ctx, dst, src, nil); err != nil {
+	var opts *blob.CopyOptions
+	if h, ok := s.cond.(CopyHook); ok {
+		opts = &blob.CopyOptions{BeforeCopy: h.BeforeCopy}
+	}
+	if err := s.b.Copy(ctx, dst, src, opts); err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			return fmt.Errorf("blob: replace %q from %q: %w (%w)", dst, src, store.ErrNotExist, err)
 		}

@@ -37,3 +37,9 @@ func TestConformanceGCS(t *testing.T) {
 func TestConformanceAzure(t *testing.T) {
 	storetest.Run(t, cloudStore(testserver.Azure, azurecond.Conditions{}))
 }
+
+// SeaweedFS is a real S3-compatible server, reached through the same
+// driver and Conditions as S3.
+func TestConformanceSeaweedFS(t *testing.T) {
+	storetest.Run(t, cloudStore(testserver.SeaweedFS, s3cond.Conditions{}))
+}

@@ -54,6 +54,12 @@ func TestSameReportAzure(t *testing.T) {
 	sameReport(t, map[string]*testserver.Server{"azure": testserver.Azure(t)})
 }
 
+// TestSameReportSeaweedFS is TestSameReportEverywhere on a real
+// S3-compatible server, opened from its s3:// URL as a user would.
+func TestSameReportSeaweedFS(t *testing.T) {
+	sameReport(t, map[string]*testserver.Server{"seaweedfs": testserver.SeaweedFS(t)})
+}
+
 func sameReport(t *testing.T, clouds map[string]*testserver.Server) {
 	stores, err := filepath.Glob("../../testdata/golden/stores/*")
 	require.NoError(t, err)

@@ -117,8 +117,8 @@ func Azure(t testing.TB) *Server {
 	return s
 }
 
-// containerName returns a container name no other test process sharing
-// the Azurite will pick.
+// containerName returns a container (or bucket) name no other test
+// process sharing the Azurite (or SeaweedFS) will pick.
 func containerName() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails

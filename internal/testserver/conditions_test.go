@@ -48,120 +48,137 @@ type conditional struct {
 	copyIfDstAbsent                hook
 	// copyHonoured says whether the fake honours the copy conditions.
 	copyHonoured bool
+	// missingMatch is the code of a write conditioned on a version of an
+	// object that does not exist: FailedPrecondition (412) on the fakes,
+	// NotFound (404 NoSuchKey) on SeaweedFS, as AWS documents it.
+	missingMatch gcerrors.ErrorCode
 }
 
-var conditionals = []conditional{{
-	name:   "S3",
-	server: testserver.S3,
-	readVersion: func(t *testing.T, r *blob.Reader) string {
-		var out s3.GetObjectOutput
-		require.True(t, r.As(&out))
-		return aws.ToString(out.ETag)
-	},
-	attrsVersion: func(t *testing.T, a *blob.Attributes) string { return a.ETag },
-	writeIfMatch: func(v string) hook {
-		return func(as func(any) bool) error {
-			var in *transfermanager.UploadObjectInput
-			if !as(&in) {
-				return errAs
+// s3Conditional is how versions work over s3blob, on any S3 server.
+func s3Conditional(name string, server func(testing.TB) *testserver.Server, copyHonoured bool, missingMatch gcerrors.ErrorCode) conditional {
+	return conditional{
+		name:   name,
+		server: server,
+		readVersion: func(t *testing.T, r *blob.Reader) string {
+			var out s3.GetObjectOutput
+			require.True(t, r.As(&out))
+			return aws.ToString(out.ETag)
+		},
+		attrsVersion: func(t *testing.T, a *blob.Attributes) string { return a.ETag },
+		writeIfMatch: func(v string) hook {
+			return func(as func(any) bool) error {
+				var in *transfermanager.UploadObjectInput
+				if !as(&in) {
+					return errAs
+				}
+				in.IfMatch = aws.String(v)
+				return nil
 			}
-			in.IfMatch = aws.String(v)
-			return nil
-		}
-	},
-	copyIfDstMatch: func(v string) hook {
-		return s3Copy(func(in *s3.CopyObjectInput) { in.IfMatch = aws.String(v) })
-	},
-	copyIfSrcMatch: func(v string) hook {
-		return s3Copy(func(in *s3.CopyObjectInput) { in.CopySourceIfMatch = aws.String(v) })
-	},
-	copyIfDstAbsent: s3Copy(func(in *s3.CopyObjectInput) { in.IfNoneMatch = aws.String("*") }),
+		},
+		copyIfDstMatch: func(v string) hook {
+			return s3Copy(func(in *s3.CopyObjectInput) { in.IfMatch = aws.String(v) })
+		},
+		copyIfSrcMatch: func(v string) hook {
+			return s3Copy(func(in *s3.CopyObjectInput) { in.CopySourceIfMatch = aws.String(v) })
+		},
+		copyIfDstAbsent: s3Copy(func(in *s3.CopyObjectInput) { in.IfNoneMatch = aws.String("*") }),
+		copyHonoured:    copyHonoured,
+		missingMatch:    missingMatch,
+	}
+}
+
+var conditionals = []conditional{
 	// gofakes3 v1.2.0 ignores If-Match, If-None-Match and
 	// x-amz-copy-source-if-match on CopyObject.
-	copyHonoured: false,
-}, {
-	name:   "GCS",
-	server: testserver.GCS,
-	readVersion: func(t *testing.T, r *blob.Reader) string {
-		var sr *storage.Reader
-		require.True(t, r.As(&sr))
-		return strconv.FormatInt(sr.Attrs.Generation, 10)
-	},
-	attrsVersion: func(t *testing.T, a *blob.Attributes) string {
-		var oa storage.ObjectAttrs
-		require.True(t, a.As(&oa))
-		return strconv.FormatInt(oa.Generation, 10)
-	},
-	writeIfMatch: func(v string) hook {
-		return func(as func(any) bool) error {
-			var obj **storage.ObjectHandle
-			if !as(&obj) {
-				return errAs
+	s3Conditional("S3", testserver.S3, false, gcerrors.FailedPrecondition),
+	// SeaweedFS honours them all, and refuses an If-Match write to a
+	// missing key with 404 NoSuchKey, as AWS does.
+	s3Conditional("SeaweedFS", testserver.SeaweedFS, true, gcerrors.NotFound),
+	{
+		name:   "GCS",
+		server: testserver.GCS,
+		readVersion: func(t *testing.T, r *blob.Reader) string {
+			var sr *storage.Reader
+			require.True(t, r.As(&sr))
+			return strconv.FormatInt(sr.Attrs.Generation, 10)
+		},
+		attrsVersion: func(t *testing.T, a *blob.Attributes) string {
+			var oa storage.ObjectAttrs
+			require.True(t, a.As(&oa))
+			return strconv.FormatInt(oa.Generation, 10)
+		},
+		writeIfMatch: func(v string) hook {
+			return func(as func(any) bool) error {
+				var obj **storage.ObjectHandle
+				if !as(&obj) {
+					return errAs
+				}
+				*obj = (*obj).If(storage.Conditions{GenerationMatch: generation(v)})
+				return nil
 			}
-			*obj = (*obj).If(storage.Conditions{GenerationMatch: generation(v)})
-			return nil
-		}
-	},
-	copyIfDstMatch: func(v string) hook {
-		return gcsCopy(func(h *gcsblob.CopyObjectHandles) {
-			h.Dst = h.Dst.If(storage.Conditions{GenerationMatch: generation(v)})
-		})
-	},
-	copyIfSrcMatch: func(v string) hook {
-		return gcsCopy(func(h *gcsblob.CopyObjectHandles) {
-			h.Src = h.Src.If(storage.Conditions{GenerationMatch: generation(v)})
-		})
-	},
-	copyIfDstAbsent: gcsCopy(func(h *gcsblob.CopyObjectHandles) {
-		h.Dst = h.Dst.If(storage.Conditions{DoesNotExist: true})
-	}),
-	// fake-gcs-server v1.56.1 ignores ifGenerationMatch and
-	// ifSourceGenerationMatch on rewriteTo.
-	copyHonoured: false,
-}, {
-	name:   "Azure",
-	server: testserver.Azure,
-	readVersion: func(t *testing.T, r *blob.Reader) string {
-		var resp azblobblob.DownloadStreamResponse
-		require.True(t, r.As(&resp))
-		return string(*resp.ETag)
-	},
-	attrsVersion: func(t *testing.T, a *blob.Attributes) string { return a.ETag },
-	writeIfMatch: func(v string) hook {
-		return func(as func(any) bool) error {
-			var opts *azblob.UploadStreamOptions
-			if !as(&opts) {
-				return errAs
+		},
+		copyIfDstMatch: func(v string) hook {
+			return gcsCopy(func(h *gcsblob.CopyObjectHandles) {
+				h.Dst = h.Dst.If(storage.Conditions{GenerationMatch: generation(v)})
+			})
+		},
+		copyIfSrcMatch: func(v string) hook {
+			return gcsCopy(func(h *gcsblob.CopyObjectHandles) {
+				h.Src = h.Src.If(storage.Conditions{GenerationMatch: generation(v)})
+			})
+		},
+		copyIfDstAbsent: gcsCopy(func(h *gcsblob.CopyObjectHandles) {
+			h.Dst = h.Dst.If(storage.Conditions{DoesNotExist: true})
+		}),
+		// fake-gcs-server v1.56.1 ignores ifGenerationMatch and
+		// ifSourceGenerationMatch on rewriteTo.
+		copyHonoured: false,
+		missingMatch: gcerrors.FailedPrecondition,
+	}, {
+		name:   "Azure",
+		server: testserver.Azure,
+		readVersion: func(t *testing.T, r *blob.Reader) string {
+			var resp azblobblob.DownloadStreamResponse
+			require.True(t, r.As(&resp))
+			return string(*resp.ETag)
+		},
+		attrsVersion: func(t *testing.T, a *blob.Attributes) string { return a.ETag },
+		writeIfMatch: func(v string) hook {
+			return func(as func(any) bool) error {
+				var opts *azblob.UploadStreamOptions
+				if !as(&opts) {
+					return errAs
+				}
+				etag := azcore.ETag(v)
+				opts.AccessConditions = &azblob.AccessConditions{
+					ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfMatch: &etag},
+				}
+				return nil
 			}
-			etag := azcore.ETag(v)
-			opts.AccessConditions = &azblob.AccessConditions{
-				ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfMatch: &etag},
-			}
-			return nil
-		}
-	},
-	copyIfDstMatch: func(v string) hook {
-		return azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
-			etag := azcore.ETag(v)
+		},
+		copyIfDstMatch: func(v string) hook {
+			return azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
+				etag := azcore.ETag(v)
+				o.AccessConditions = &azblobblob.AccessConditions{
+					ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfMatch: &etag},
+				}
+			})
+		},
+		copyIfSrcMatch: func(v string) hook {
+			return azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
+				etag := azcore.ETag(v)
+				o.SourceModifiedAccessConditions = &azblobblob.SourceModifiedAccessConditions{SourceIfMatch: &etag}
+			})
+		},
+		copyIfDstAbsent: azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
+			etag := azcore.ETagAny
 			o.AccessConditions = &azblobblob.AccessConditions{
-				ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfMatch: &etag},
+				ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfNoneMatch: &etag},
 			}
-		})
-	},
-	copyIfSrcMatch: func(v string) hook {
-		return azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
-			etag := azcore.ETag(v)
-			o.SourceModifiedAccessConditions = &azblobblob.SourceModifiedAccessConditions{SourceIfMatch: &etag}
-		})
-	},
-	copyIfDstAbsent: azureCopy(func(o *azblobblob.StartCopyFromURLOptions) {
-		etag := azcore.ETagAny
-		o.AccessConditions = &azblobblob.AccessConditions{
-			ModifiedAccessConditions: &azblobblob.ModifiedAccessConditions{IfNoneMatch: &etag},
-		}
-	}),
-	copyHonoured: true,
-}}
+		}),
+		copyHonoured: true,
+		missingMatch: gcerrors.FailedPrecondition,
+	}}
 
 // errAs is what a hook returns when the driver does not offer its type.
 var errAs = errors.New("the driver offers no such type to As")
@@ -257,7 +274,10 @@ func TestConditionalWrite(t *testing.T) {
 			})
 			t.Run("a write over a missing object fails", func(t *testing.T) {
 				err := put(b, "missing", "x", blob.WriterOptions{BeforeWrite: c.writeIfMatch(v2)})
-				assert.Equal(t, gcerrors.FailedPrecondition, gcerrors.Code(err), "%v", err)
+				assert.Equal(t, c.missingMatch, gcerrors.Code(err), "%v", err)
+				exists, err := b.Exists(context.Background(), "missing")
+				require.NoError(t, err)
+				assert.False(t, exists, "nothing written")
 			})
 			t.Run("a write over the current version succeeds", func(t *testing.T) {
 				require.NoError(t, put(b, "k", "v3", blob.WriterOptions{BeforeWrite: c.writeIfMatch(v2)}))

@@ -43,6 +43,7 @@ var kinds = []struct {
 	listed, pages int
 }{
 	{"S3", testserver.S3, map[string]int{testserver.Head: 1, testserver.Delete: 1}, 2500, 3},
+	{"SeaweedFS", testserver.SeaweedFS, map[string]int{testserver.Head: 1, testserver.Delete: 1}, 2500, 3},
 	{"GCS", testserver.GCS, map[string]int{testserver.Delete: 1}, 1100, 2},
 	{"Azure", testserver.Azure, map[string]int{testserver.Delete: 1}, 2500, 3},
 	{"Mem", testserver.Mem, nil, 2500, 3},

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -452,26 +453,158 @@ func testKeys(t *testing.T, newStore NewStore) {
 		assert.Equal(t, map[string][]byte{"ok.json": []byte("{}")}, Objects(t, s))
 	})
 
-	t.Run("OddCharacters", func(t *testing.T) {
-		odd := map[string][]byte{
-			"with space.json":    []byte("1"),
-			"ünïcødé-会话.json":    []byte("2"),
-			"percent%20#hash?q+": []byte("3"),
-			".hidden.json":       []byte("4"),
-			"Case.json":          []byte("5"),
-			"case.json":          []byte("6"),
-			"trailing.":          []byte("7"),
-			"..double.json":      []byte("8"),
-			"a..b":               []byte("9"),
-			"emoji-😀.json":       []byte("10"),
+	t.Run("OddCharacters", func(t *testing.T) { testOddKeys(t, newStore) })
+}
+
+// oddKeys are valid keys whose characters URL paths, query strings or
+// copy-source headers escape or read specially: a space (a '+' in a query
+// string), '+' (a space in one), '%' and text that looks escaped already,
+// '?' and '#' (which end a path), '=' and '&' (query syntax), other
+// reserved characters, non-ASCII letters, and dots in odd places.
+var oddKeys = []string{
+	"with space.json",
+	"a+b.json",
+	"a b.json", // beside "a+b.json": a '+' read as a space would name the other
+	"100%.json",
+	"q?x.json",
+	"h#x.json",
+	"séance ✓.json",
+	"k=v.json",
+	"amp&semi;colon:at@dollar$comma,.json",
+	"percent%20#hash?q+",
+	"slash%2Fescaped.json",
+	"x__0x41__.json",
+	"ünïcødé-会话.json",
+	"emoji-😀.json",
+	"dir with space/a+b c=d.json",
+	".hidden.json",
+	"Case.json",
+	"case.json",
+	"trailing.",
+	"..double.json",
+	"a..b",
+}
+
+// oddObjects returns one object per odd key, each with different bytes,
+// and a plain one, "plain.json".
+func oddObjects() map[string][]byte {
+	objects := map[string][]byte{"plain.json": []byte(`{"plain":true}`)}
+	for i, key := range oddKeys {
+		objects[key] = fmt.Appendf(nil, `{"key":%q,"n":%d}`, key, i)
+	}
+	return objects
+}
+
+// testOddKeys checks that every operation the store offers reaches the
+// object an odd key names, and no other: after each subtest the whole
+// store is compared with what it must hold, so that an operation that
+// wrote to a differently escaped key shows up too.
+func testOddKeys(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+
+	t.Run("ListAndOpen", func(t *testing.T) {
+		objects := oddObjects()
+		s := newStore(t, objects)
+		got := list(t, s, "")
+		assert.Equal(t, sortedKeys(objects, ""), keysOf(got))
+		for _, o := range got {
+			assert.Equal(t, int64(len(objects[o.Key])), o.Size, "size of %q", o.Key)
 		}
-		s := newStore(t, odd)
-		assert.Equal(t, sortedKeys(odd, ""), keysOf(list(t, s, "")))
-		for key, want := range odd {
+		for key, want := range objects {
 			assert.Equal(t, want, Read(t, s, key), "object %q", key)
+			// Each key as a prefix: itself and the keys that extend it.
+			assert.Equal(t, sortedKeys(objects, key), keysOf(list(t, s, key)), "prefix %q", key)
 		}
-		require.NoError(t, s.Replace(context.Background(), "with space.json", "ünïcødé-会话.json"))
-		assert.Equal(t, odd["ünïcødé-会话.json"], Read(t, s, "with space.json"))
+		assert.Equal(t, []string{"dir with space/a+b c=d.json"}, keysOf(list(t, s, "dir with space/")))
+		for _, key := range []string{"with+space.json", "with%20space.json", "a%20b.json", "a%2Bb.json", "slash/escaped.json", "q", "h"} {
+			_, err := s.Open(ctx, key)
+			assert.ErrorIs(t, err, store.ErrNotExist, "open %q: a differently escaped key is another key", key)
+		}
+	})
+
+	t.Run("Replace", func(t *testing.T) {
+		objects := oddObjects()
+		s := newStore(t, objects)
+		want := maps.Clone(objects)
+		// From each odd key to a plain one, and back from a plain key to
+		// each odd one.
+		for _, key := range oddKeys {
+			require.NoError(t, s.Replace(ctx, "copy.json", key), "replace copy.json from %q", key)
+			assert.Equal(t, objects[key], Read(t, s, "copy.json"), "copy.json from %q", key)
+		}
+		want["copy.json"] = objects[oddKeys[len(oddKeys)-1]]
+		// Between odd keys, one onto the next.
+		for i := range len(oddKeys) - 1 {
+			dst, src := oddKeys[i], oddKeys[i+1]
+			require.NoError(t, s.Replace(ctx, dst, src), "replace %q from %q", dst, src)
+			want[dst] = want[src]
+		}
+		// Onto new odd keys, and from the plain key onto existing ones.
+		for _, key := range oddKeys {
+			require.NoError(t, s.Replace(ctx, "new "+key, key), "replace %q from %q", "new "+key, key)
+			want["new "+key] = want[key]
+			require.NoError(t, s.Replace(ctx, key, "plain.json"), "replace %q from plain.json", key)
+			want[key] = objects["plain.json"]
+		}
+		assert.Equal(t, want, Objects(t, s))
+	})
+
+	t.Run("Write", func(t *testing.T) {
+		objects := oddObjects()
+		w, ok := newStore(t, objects).(store.Writer)
+		if !ok {
+			t.Skip("the store cannot write")
+		}
+		want := maps.Clone(objects)
+		for i, key := range oddKeys {
+			body := fmt.Appendf(nil, `{"rewritten":%d}`, i)
+			err := w.Write(ctx, key, bytes.NewReader([]byte("not over an existing object")), store.WriteOptions{IfNotExist: true})
+			require.ErrorIs(t, err, store.ErrChanged, "write %q if it does not exist", key)
+			if v := version(t, w, key); v != "" {
+				require.NoError(t, w.Write(ctx, key, bytes.NewReader(body), store.WriteOptions{IfVersion: v}), "write %q over version %q", key, v)
+			} else {
+				require.NoError(t, w.Write(ctx, key, bytes.NewReader(body), store.WriteOptions{}), "write %q", key)
+			}
+			want[key] = body
+			created := "w/" + key
+			require.NoError(t, w.Write(ctx, created, bytes.NewReader(body), store.WriteOptions{IfNotExist: true}), "create %q", created)
+			want[created] = body
+		}
+		assert.Equal(t, want, Objects(t, w))
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		objects := oddObjects()
+		w, ok := newStore(t, objects).(store.Writer)
+		if !ok {
+			t.Skip("the store cannot delete")
+		}
+		want := maps.Clone(objects)
+		for _, key := range oddKeys {
+			require.NoError(t, w.Delete(ctx, key, store.WriteOptions{}), "delete %q", key)
+			delete(want, key)
+			_, err := w.Open(ctx, key)
+			require.ErrorIs(t, err, store.ErrNotExist, "open %q after its delete", key)
+			assert.ErrorIs(t, w.Delete(ctx, key, store.WriteOptions{}), store.ErrNotExist, "delete %q again", key)
+		}
+		assert.Equal(t, want, Objects(t, w))
+	})
+
+	t.Run("Link", func(t *testing.T) {
+		objects := oddObjects()
+		l, ok := newStore(t, objects).(store.Linker)
+		if !ok {
+			t.Skip("the store cannot link")
+		}
+		want := maps.Clone(objects)
+		for _, key := range oddKeys {
+			require.NoError(t, l.Link(ctx, key+".kept", key, ""), "link %q to %q", key+".kept", key)
+			want[key+".kept"] = objects[key]
+			require.NoError(t, l.Link(ctx, key+".at-version", key, version(t, l, key)), "link %q to %q at its version", key+".at-version", key)
+			want[key+".at-version"] = objects[key]
+			require.ErrorIs(t, l.Link(ctx, key, key+".kept", ""), store.ErrChanged, "link over %q", key)
+		}
+		assert.Equal(t, want, Objects(t, l))
 	})
 }
 

@@ -1,10 +1,13 @@
 // Package s3cond gives blobstore the object versions of S3 buckets opened
 // with gocloud's s3blob: the ETag of what was read, and uploads made with
-// If-Match on it.
+// If-Match on it. It also corrects the copy source of s3blob's server-side
+// copies, so that Replace finds keys with spaces on every S3 server.
 package s3cond
 
 import (
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
@@ -14,10 +17,14 @@ import (
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 )
 
-// Conditions implements blobstore.Conditions for s3blob buckets.
+// Conditions implements blobstore.Conditions and blobstore.CopyHook for
+// s3blob buckets.
 type Conditions struct{}
 
-var _ blobstore.Conditions = Conditions{}
+var (
+	_ blobstore.Conditions = Conditions{}
+	_ blobstore.CopyHook   = Conditions{}
+)
 
 // Version returns the ETag of the object r reads, or "".
 func (Conditions) Version(r *blob.Reader) string {
@@ -42,4 +49,60 @@ func (Conditions) IfVersion(version string) func(asFunc func(any) bool) error {
 		in.IfMatch = &etag
 		return nil
 	}
+}
+
+// BeforeCopy rewrites the x-amz-copy-source of a CopyObject request that
+// s3blob built.
+//
+// s3blob (gocloud.dev v0.47.0) escapes "bucket/key" as a query string, so
+// a space becomes '+'. AWS and gofakes3 read the header as a query string
+// and find the key; SeaweedFS path-unescapes it, looks for a key with a
+// '+' where the space was, and answers NoSuchKey. BeforeCopy undoes
+// s3blob's escaping and percent-encodes each path segment instead, every
+// byte but the unreserved A-Z a-z 0-9 - . _ ~ (as the AWS SDKs do), which
+// both readings decode to the same key: a '+' is sent as %2B, which a
+// query-string reader does not turn into a space, and a space as %20.
+//
+// It refuses, rather than guess, a copy source it cannot read back: one
+// that is not what s3blob's escaping makes of some "bucket/key".
+func (Conditions) BeforeCopy(asFunc func(any) bool) error {
+	var in *s3.CopyObjectInput
+	if !asFunc(&in) || in == nil {
+		return errors.New("s3cond: the bucket is not an s3blob bucket, so the copy source cannot be set")
+	}
+	if in.CopySource == nil {
+		return errors.New("s3cond: s3blob set no copy source")
+	}
+	raw := *in.CopySource
+	src, err := url.QueryUnescape(raw)
+	if err != nil || url.QueryEscape(src) != raw {
+		return fmt.Errorf("s3cond: copy source %q is not a query-escaped bucket/key; has s3blob's escaping changed?", raw)
+	}
+	bucket, key, ok := strings.Cut(src, "/")
+	if !ok || bucket == "" || key == "" {
+		return fmt.Errorf("s3cond: copy source %q names no bucket/key", src)
+	}
+	escaped := CopySource(bucket, key)
+	in.CopySource = &escaped
+	return nil
+}
+
+// CopySource returns the x-amz-copy-source that names key in bucket:
+// "bucket/key" with every byte but '/' and the unreserved A-Z a-z 0-9 - . _ ~
+// percent-encoded, so that each path segment is escaped and the '/'
+// between them is kept.
+func CopySource(bucket, key string) string {
+	src := bucket + "/" + key
+	var b strings.Builder
+	b.Grow(len(src))
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '/', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
