@@ -21,8 +21,10 @@
 //     every write is made only from the bytes counted (the same version,
 //     size and CRC-32C on a second read), the kept copy only under a name
 //     that does not exist, and the restore only over the live version
-//     counted. A plain Store offers no conditions: there the kept copy and
-//     the restore are Replace calls, with no such checks.
+//     counted where the store reports versions (a Writer that reports
+//     none restores unconditionally). A plain Store offers no conditions:
+//     there the kept copy and the restore are Replace calls, with no such
+//     checks.
 //   - A restore whose new bytes are in place but not confirmed durable
 //     (store.ErrNotDurable) is reported Restored, with an error saying so.
 //   - A session without a backup is not read unless Options.CountAll is set

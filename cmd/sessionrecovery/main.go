@@ -76,8 +76,8 @@ Examples:
   sessionrecovery inspect ./sessions 20240101_abc
 
 Exit status: 0 the run completed without errors; 1 some session had an error
-(it was left as it was) or the run was interrupted; 2 bad usage, or the
-location cannot be opened.
+(left as it was unless its outcome says otherwise) or the run was
+interrupted; 2 bad usage, or the location cannot be opened.
 `
 
 // run is the whole command, with its environment passed in for tests.
