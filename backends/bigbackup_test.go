@@ -57,18 +57,3 @@ func TestBigBackupChangedIsNotWrittenOnEveryBackend(t *testing.T) {
 		})
 	}
 }
-
-// afterKeep runs do once the kept copy is written, before the restore.
-type afterKeep struct {
-	store.Writer
-	do func()
-}
-
-func (a *afterKeep) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
-	err := a.Writer.Write(ctx, key, r, opts)
-	if err == nil && strings.HasPrefix(key, "s.json.replaced") && a.do != nil {
-		a.do()
-		a.do = nil
-	}
-	return err
-}
