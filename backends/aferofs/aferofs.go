@@ -113,14 +113,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aferofs: open %q: %w", key, err)
 	}
-	current := func() (string, error) {
-		fi, err := f.Stat()
-		if err != nil {
-			return "", err
-		}
-		return fileVersion(fi), nil
-	}
-	return fileops.NewReader(ctx, "aferofs", key, f, fileVersion(fi), current), nil
+	return fileops.NewReader(ctx, "aferofs", key, f, fi, fileVersion), nil
 }
 
 // open opens key's regular file for reading; errors name neither the

@@ -205,14 +205,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: open %q: %w", key, err)
 	}
-	current := func() (string, error) {
-		fi, err := f.Stat()
-		if err != nil {
-			return "", err
-		}
-		return fileVersion(fi), nil
-	}
-	return fileops.NewReader(ctx, "local", key, f, fileVersion(fi), current), nil
+	return fileops.NewReader(ctx, "local", key, f, fi, fileVersion), nil
 }
 
 // open opens key's regular file for reading; errors name neither the

@@ -10,29 +10,38 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
-// NewReader wraps f so that every Read fails once ctx is done, and so that
-// read errors name the backend and the key: "backend: read "key": cause".
-// The reader implements store.Versioned with version. At the end of the
-// data it asks current for the file's version again: a file changed in
-// place while it was read (truncated and rewritten to the same length, as
-// shutil.copyfile does) then gives an error wrapping store.ErrChanged
-// instead of the end, so that no one takes a mix of two versions for a
-// document. (A change within the file system's timestamp resolution, a
-// few milliseconds, of the version read can still go unseen.)
-func NewReader(ctx context.Context, backend, key string, f io.ReadCloser, version string, current func() (string, error)) io.ReadCloser {
-	return &reader{ctx: ctx, backend: backend, key: key, f: f, version: version, current: current}
+// File is an open file as the file-based backends have one: *os.File,
+// afero.File.
+type File interface {
+	io.ReadCloser
+	Stat() (fs.FileInfo, error)
+}
+
+// NewReader wraps f, opened as fi describes it, so that every Read fails
+// once ctx is done, and so that read errors name the backend and the key:
+// "backend: read "key": cause". The reader implements store.Versioned
+// with version(fi). At the end of the data it computes the version of
+// f's Stat again: a file changed in place while it was read (truncated and
+// rewritten to the same length, as shutil.copyfile does) then gives an
+// error wrapping store.ErrChanged instead of the end, so that no one takes
+// a mix of two versions for a document. (A change within the file
+// system's timestamp resolution, a few milliseconds, of the version read
+// can still go unseen.)
+func NewReader(ctx context.Context, backend, key string, f File, fi fs.FileInfo, version func(fs.FileInfo) string) io.ReadCloser {
+	return &reader{ctx: ctx, backend: backend, key: key, f: f, version: version(fi), versionOf: version}
 }
 
 type reader struct {
 	ctx                   context.Context
 	backend, key, version string
-	f                     io.ReadCloser
-	current               func() (string, error)
+	f                     File
+	versionOf             func(fs.FileInfo) string
 }
 
 func (r *reader) Version() string { return r.version }
@@ -43,11 +52,11 @@ func (r *reader) Read(p []byte) (int, error) {
 	}
 	n, err := r.f.Read(p)
 	if err == io.EOF {
-		switch v, verr := r.current(); {
-		case verr != nil:
-			err = fmt.Errorf("stat at the end of the data: %w", verr)
-		case v != r.version:
-			err = fmt.Errorf("%w: changed while it was read (version %s, then %s)", store.ErrChanged, r.version, v)
+		switch fi, serr := r.f.Stat(); {
+		case serr != nil:
+			err = fmt.Errorf("stat at the end of the data: %w", serr)
+		case r.versionOf(fi) != r.version:
+			err = fmt.Errorf("%w: changed while it was read (version %s, then %s)", store.ErrChanged, r.version, r.versionOf(fi))
 		}
 	}
 	if err != nil && err != io.EOF {

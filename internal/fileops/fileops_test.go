@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -31,7 +34,7 @@ func TestTempName(t *testing.T) {
 
 func TestReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := NewReader(ctx, "test", "k.json", io.NopCloser(strings.NewReader("abcdef")), "v1", func() (string, error) { return "v1", nil })
+	r := NewReader(ctx, "test", "k.json", fakeFile{strings.NewReader("abcdef"), 1}, fakeInfo(1), fakeVersion)
 	buf := make([]byte, 3)
 	n, err := r.Read(buf)
 	require.NoError(t, err)
@@ -42,7 +45,7 @@ func TestReader(t *testing.T) {
 	assert.Contains(t, err.Error(), `test: read "k.json"`)
 
 	failure := errors.New("disk on fire")
-	r = NewReader(context.Background(), "test", "k.json", io.NopCloser(iotest.ErrReader(failure)), "", func() (string, error) { return "", nil })
+	r = NewReader(context.Background(), "test", "k.json", fakeFile{iotest.ErrReader(failure), 1}, fakeInfo(1), fakeVersion)
 	_, err = r.Read(buf)
 	assert.ErrorIs(t, err, failure)
 	assert.Contains(t, err.Error(), `"k.json"`)
@@ -64,8 +67,29 @@ func TestCopy(t *testing.T) {
 // A file whose version changed by the end of its data was changed in place
 // while it was read: an error wrapping store.ErrChanged, never the end.
 func TestReaderChangedWhileRead(t *testing.T) {
-	r := NewReader(context.Background(), "test", "k.json", io.NopCloser(strings.NewReader("abc")), "v1", func() (string, error) { return "v2", nil })
+	r := NewReader(context.Background(), "test", "k.json", fakeFile{strings.NewReader("abc"), 2}, fakeInfo(1), fakeVersion)
 	_, err := io.ReadAll(r)
 	require.ErrorIs(t, err, store.ErrChanged)
 	assert.Contains(t, err.Error(), `test: read "k.json"`)
 }
+
+// fakeFile is a file whose Stat reports generation gen.
+type fakeFile struct {
+	io.Reader
+	gen int64
+}
+
+func (f fakeFile) Close() error               { return nil }
+func (f fakeFile) Stat() (fs.FileInfo, error) { return fakeInfo(f.gen), nil }
+
+// fakeInfo describes generation gen of a file, by its size.
+type fakeInfo int64
+
+func (i fakeInfo) Name() string       { return "k.json" }
+func (i fakeInfo) Size() int64        { return int64(i) }
+func (i fakeInfo) Mode() fs.FileMode  { return 0o644 }
+func (i fakeInfo) ModTime() time.Time { return time.Time{} }
+func (i fakeInfo) IsDir() bool        { return false }
+func (i fakeInfo) Sys() any           { return nil }
+
+func fakeVersion(fi fs.FileInfo) string { return fmt.Sprint("v", fi.Size()) }
