@@ -46,33 +46,30 @@ func reopen(ctx context.Context, s store.Store, key string, want counted) (io.Re
 		rc.Close()
 		return nil, fmt.Errorf("%w: %q is at version %s, not %s", errNotCounted, key, v, want.version)
 	}
-	return &checkedReader{rc: rc, key: key, want: want}, nil
+	return &checkedReader{read: sizedReader{r: rc, sum: true}, rc: rc, key: key, want: want}, nil
 }
 
 // checkedReader reads an object again and checks, before it reports the
 // end, that it gave the bytes counted.
 type checkedReader struct {
+	read sizedReader // counts and sums, as the count did
 	rc   io.ReadCloser
 	key  string
 	want counted
-	n    int64
-	crc  uint32
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
-	n, err := c.rc.Read(p)
-	c.n += int64(n)
-	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
-	switch {
-	case c.n > c.want.size:
+	n, err := c.read.Read(p)
+	switch got := &c.read; {
+	case got.n > c.want.size:
 		return n, fmt.Errorf("%w: %w: %q now has more than the %d bytes counted", errNotCounted, ErrShortRead, c.key, c.want.size)
-	case err != io.EOF:
+	case !got.eof:
 		return n, err
-	case c.n != c.want.size:
+	case got.n != c.want.size:
 		// Cut short, or changed: either way not the bytes counted.
-		return n, fmt.Errorf("%w: %w: read %d bytes of %q where %d were counted", errNotCounted, ErrShortRead, c.n, c.key, c.want.size)
-	case c.crc != c.want.crc:
-		return n, fmt.Errorf("%w: %q changed since it was counted (CRC-32C %08x, counted %08x)", errNotCounted, c.key, c.crc, c.want.crc)
+		return n, fmt.Errorf("%w: %w: read %d bytes of %q where %d were counted", errNotCounted, ErrShortRead, got.n, c.key, c.want.size)
+	case got.crc != c.want.crc:
+		return n, fmt.Errorf("%w: %q changed since it was counted (CRC-32C %08x, counted %08x)", errNotCounted, c.key, got.crc, c.want.crc)
 	}
 	return n, err
 }
@@ -84,12 +81,10 @@ func (c *checkedReader) Close() error { return c.rc.Close() }
 func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, st *Status) {
 	keep, linked, err := w.keep(ctx, j, live)
 	if err != nil {
-		st.fail(fmt.Errorf("keep the live document before restoring, so nothing was restored: %w", err))
+		err = fmt.Errorf("keep the live document before restoring, so nothing was restored: %w", err)
 		if keep != "" { // made, but not confirmed durable
-			err, kept := w.cleanUp(ctx, j, keep, linked, st.Err)
-			if kept {
-				st.PreservedKey = keep
-			}
+			w.failAfterKeep(ctx, j, keep, linked, err, st)
+		} else {
 			st.fail(err)
 		}
 		return
@@ -108,12 +103,18 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 			// made: say so rather than that nothing changed.
 			err = fmt.Errorf("%w; the live document is no longer the version read, so the restore may have been made", err)
 		}
-		err, kept := w.cleanUp(ctx, j, keep, linked, err)
-		if kept {
-			st.PreservedKey = keep
-		}
-		st.fail(err)
+		w.failAfterKeep(ctx, j, keep, linked, err, st)
 	}
+}
+
+// failAfterKeep records err in st once keep was made, after cleanUp has
+// decided what becomes of keep.
+func (w *worker) failAfterKeep(ctx context.Context, j job, keep string, linked bool, err error, st *Status) {
+	err, kept := w.cleanUp(ctx, j, keep, linked, err)
+	if kept {
+		st.PreservedKey = keep
+	}
+	st.fail(err)
 }
 
 // keep gives the live document's bytes, as counted, a name of their own
