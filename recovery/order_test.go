@@ -1,9 +1,9 @@
 package recovery_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,10 +15,25 @@ import (
 
 	"github.com/c0fe5641/sessionrecovery/backends/aferofs"
 	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
-// Ids that prefix one another make key order and id order differ: the
-// streamed report must still come in id order.
+// listingOrder is the report's order: byte-wise by key, except that a key
+// comes after the keys it prefixes.
+func listingOrder(a, b recovery.Status) int {
+	switch {
+	case a.Key == b.Key:
+		return 0
+	case strings.HasPrefix(a.Key, b.Key):
+		return -1
+	case strings.HasPrefix(b.Key, a.Key):
+		return 1
+	}
+	return strings.Compare(a.Key, b.Key)
+}
+
+// Ids that prefix one another make key order and id order differ; the
+// report, gathered or streamed, comes in listing order.
 func TestOnStatusStreamsInReportOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	alphabet := []string{"a", "b", "-", ".", " ", "!", "json", ".json", "_", "0"}
@@ -44,10 +59,7 @@ func TestOnStatusStreamsInReportOrder(t *testing.T) {
 
 		whole, err := recovery.RecoverAll(context.Background(), s, recovery.Options{DryRun: true, CountAll: true})
 		require.NoError(t, err)
-		sorted := slices.IsSortedFunc(whole.Details, func(a, b recovery.Status) int {
-			return cmp.Or(strings.Compare(a.SessionID, b.SessionID), strings.Compare(a.Key, b.Key))
-		})
-		require.True(t, sorted, "round %d: details sorted by id, then key", round)
+		require.True(t, slices.IsSortedFunc(whole.Details, listingOrder), "round %d: details in listing order", round)
 
 		var streamed []recovery.Status
 		r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{
@@ -64,33 +76,41 @@ func TestOnStatusStreamsInReportOrder(t *testing.T) {
 	}
 }
 
-func TestListingFailureReportsUnhandledSessions(t *testing.T) {
+// cancelAt cancels a run when it opens a given key.
+type cancelAt struct {
+	store.Store
+	key    string
+	cancel context.CancelFunc
+}
+
+func (c cancelAt) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if key == c.key {
+		c.cancel()
+	}
+	return c.Store.Open(ctx, key)
+}
+
+func TestCancelledRunReportsUnhandledSessions(t *testing.T) {
 	fsys := afero.NewMemMapFs()
 	for i := range 5 {
 		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%d.json", i), []byte(`{"messages":[]}`), 0o644))
 		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%d.json.bak", i), []byte(`{"messages":[1]}`), 0o644))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	calls := 0
-	r, err := recovery.RecoverAll(ctx, aferofs.New(fsys, "/"), recovery.Options{
-		Concurrency: 1,
-		Progress: func(recovery.Progress) {
-			calls++
-			if calls == 2 {
-				cancel()
-			}
-		},
-	})
+	s := cancelAt{Store: aferofs.New(fsys, "/"), key: "s2.json", cancel: cancel}
+	r, err := recovery.RecoverAll(ctx, s, recovery.Options{Concurrency: 1})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, r.Scanned, len(r.Details), "every session listed is in the report")
 	require.GreaterOrEqual(t, len(r.Details), 3)
 	for _, st := range r.Details[:2] {
 		assert.True(t, st.Restored, "%s was handled before the cancel", st.SessionID)
 	}
-	// Handled one at a time, every session after the cancel either failed
-	// its reads or was never handled: either way an error, and untouched.
+	// Handled one at a time, every session from the cancel on either
+	// failed its reads or was never handled: either way an error, and
+	// untouched.
 	for _, st := range r.Details[2:] {
-		assert.Error(t, st.Err, st.SessionID)
+		assert.ErrorIs(t, st.Err, context.Canceled, st.SessionID)
 		assert.False(t, st.Restored, st.SessionID)
+		assert.Equal(t, recovery.NotCounted, st.BakMessages, "%s: a backup not read is not counted", st.SessionID)
 	}
 }

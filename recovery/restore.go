@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 
+	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -18,16 +18,6 @@ import (
 // the bytes that were counted (same version where the store tells it, same
 // size and checksum always), never over a name that exists, and never over
 // a live document someone saved since it was read.
-
-// counted identifies the bytes a count read: a second read of the object
-// must give exactly these, or nothing is written from it.
-type counted struct {
-	version string // "" when the store does not tell
-	size    int64
-	crc     uint32 // CRC-32C of the bytes
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errNotCounted is wrapped by the error of a second read whose bytes are
 // not the ones counted; it wraps store.ErrChanged.
@@ -76,8 +66,18 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 
 func (c *checkedReader) Close() error { return c.rc.Close() }
 
+// act does what deciding chose, and records the outcome in d.st.
+func (w *worker) act(ctx context.Context, j job, d *decision) {
+	switch d.act {
+	case restoreLive:
+		w.keepAndRestore(ctx, j, d.live, d.bak, &d.st)
+	case restoreOrphan:
+		w.restoreOrphan(ctx, j, d.bak, &d.st)
+	}
+}
+
 // keepAndRestore keeps the live document's bytes, then restores the
-// backup's over them, and records the outcome in st.
+// backup's over them.
 func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, st *Status) {
 	keep, linked, err := w.keep(ctx, j, live)
 	if err != nil {
@@ -89,22 +89,46 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 		}
 		return
 	}
-	err = w.restore(ctx, j, live, bak)
+	var opts store.WriteOptions
+	if live.version != "" {
+		opts.IfVersion = live.version
+	}
+	err = w.putBackup(ctx, j, bak, opts)
+	if restored(err, st, fmt.Sprintf(" (the replaced bytes are kept as %q)", keep)) {
+		st.PreservedKey = keep
+		return
+	}
+	err = restoreError(err)
+	if !errors.Is(err, store.ErrChanged) && !w.stillAsCounted(ctx, j.Live, live) {
+		// Over a network, a write whose answer was lost may have been
+		// made: say so rather than that nothing changed.
+		err = fmt.Errorf("%w; the live document is no longer the version read, so the restore may have been made", err)
+	}
+	w.failAfterKeep(ctx, j, keep, linked, err, st)
+}
+
+// restoreOrphan writes the backup where the live document is missing,
+// only if it is still missing: the listing is a moment old, and an
+// application may have created it since.
+func (w *worker) restoreOrphan(ctx context.Context, j job, bak counted, st *Status) {
+	err := w.putBackup(ctx, j, bak, store.WriteOptions{IfNotExist: true})
+	if !restored(err, st, "") {
+		st.fail(restoreError(err))
+	}
+}
+
+// restored records a restore that is in place — made, or made but not
+// confirmed durable — and tells whether it is; what says where the
+// replaced bytes are, for the message.
+func restored(err error, st *Status, what string) bool {
 	switch {
 	case err == nil:
-		st.PreservedKey, st.Restored = keep, true
+		st.Restored = true
 	case errors.Is(err, store.ErrNotDurable):
-		st.PreservedKey, st.Restored = keep, true
-		st.fail(fmt.Errorf("restored from the backup (the replaced bytes are kept as %q), but the store could not confirm it is durable, so a crash may undo it: %w", keep, err))
-	default:
-		err = restoreError(err)
-		if !errors.Is(err, store.ErrChanged) && !w.stillAsCounted(ctx, j.live, live) {
-			// Over a network, a write whose answer was lost may have been
-			// made: say so rather than that nothing changed.
-			err = fmt.Errorf("%w; the live document is no longer the version read, so the restore may have been made", err)
-		}
-		w.failAfterKeep(ctx, j, keep, linked, err, st)
+		st.Restored = true
+		st.fail(fmt.Errorf("restored from the backup%s, but the store could not confirm it is durable, so a crash may undo it: %w", what, err))
 	}
+	return st.Restored
 }
 
 // failAfterKeep records err in st once keep was made, after cleanUp has
@@ -123,11 +147,11 @@ func (w *worker) failAfterKeep(ctx context.Context, j job, keep string, linked b
 // an existing name. A name taken since the listing makes it try the next.
 // On failure, keep is the name it was making ("" if none could be made).
 func (w *worker) keep(ctx context.Context, j job, live counted) (keep string, linked bool, err error) {
-	names := j.keep
+	names := j.kept
 	for range maxKeepTries {
-		name, ok := names.take(j.live)
+		name, ok := names.Take(j.Live)
 		if !ok {
-			return "", false, fmt.Errorf("every kept-copy name of %q up to %q is taken: move the old %s* copies away", j.live, j.live+PreservedSuffix+fmt.Sprint(".", maxKeptN), j.live+PreservedSuffix)
+			return "", false, fmt.Errorf("every kept-copy name of %q up to %q is taken: move the old %s* copies away", j.Live, sessionname.LastKept(j.Live), j.Live+PreservedSuffix)
 		}
 		linked, err = w.keepAs(ctx, j, name, live)
 		switch {
@@ -139,7 +163,7 @@ func (w *worker) keep(ctx context.Context, j job, live counted) (keep string, li
 			return "", false, err
 		}
 	}
-	return "", false, fmt.Errorf("%d kept-copy names of %q in a row were taken while recovery ran: %w", maxKeepTries, j.live, err)
+	return "", false, fmt.Errorf("%d kept-copy names of %q in a row were taken while recovery ran: %w", maxKeepTries, j.Live, err)
 }
 
 // maxKeepTries bounds the names keep tries when each turns out taken.
@@ -149,7 +173,7 @@ const maxKeepTries = 8
 // fs.ErrExist says that name is taken.
 func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (linked bool, err error) {
 	if l, ok := w.s.(store.Linker); ok {
-		err := l.Link(ctx, name, j.live, live.version)
+		err := l.Link(ctx, name, j.Live, live.version)
 		if !errors.Is(err, errors.ErrUnsupported) {
 			return err == nil || errors.Is(err, store.ErrNotDurable), err
 		}
@@ -158,45 +182,60 @@ func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (
 	if !ok {
 		// A plain Store offers no condition: the copy is of whatever the
 		// live document holds now, over whatever name holds. Documented.
-		return false, w.s.Replace(ctx, name, j.live)
+		return false, w.s.Replace(ctx, name, j.Live)
 	}
-	rc, err := reopen(ctx, w.s, j.live, live)
+	rc, err := reopen(ctx, w.s, j.Live, live)
 	if err != nil {
-		return false, fmt.Errorf("read %q again to copy it: %w", j.live, err)
+		return false, fmt.Errorf("read %q again to copy it: %w", j.Live, err)
 	}
 	defer rc.Close()
-	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true, PermOf: j.live})
+	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true, PermOf: j.Live})
 	if errors.Is(err, store.ErrChanged) && !errors.Is(err, errNotCounted) {
 		return false, fmt.Errorf("%w (%w)", err, fs.ErrExist)
 	}
 	return false, err
 }
 
-// restore writes the backup's bytes, as counted, over the live document,
-// only if the live document is still the version counted.
-func (w *worker) restore(ctx context.Context, j job, live, bak counted) error {
+// putBackup writes the backup's bytes, as counted, to the live key with
+// opts' preconditions: the bytes kept from counting the backup when they
+// are whole, else the backup read again and checked against the count. A
+// plain Store has no preconditions: there it is a Replace, after a check
+// that a missing live document is still missing.
+func (w *worker) putBackup(ctx context.Context, j job, bak counted, opts store.WriteOptions) error {
 	wr, ok := w.s.(store.Writer)
 	if !ok {
-		return w.s.Replace(ctx, j.live, j.backup)
+		if opts.IfNotExist {
+			if err := w.stillMissing(ctx, j.Live); err != nil {
+				return err
+			}
+		}
+		return w.s.Replace(ctx, j.Live, j.Backup)
 	}
-	// With no version to check, the write cannot be conditional; the
+	// A Writer that reports no versions restores unconditionally; the
 	// bytes written are still only those counted.
-	return w.writeBackup(ctx, wr, j, bak, store.WriteOptions{IfVersion: live.version})
-}
-
-// writeBackup writes the backup's bytes, as counted, to the live key with
-// preconditions: the bytes kept from counting the backup when they are
-// whole, else the backup read again and checked against the count.
-func (w *worker) writeBackup(ctx context.Context, wr store.Writer, j job, bak counted, opts store.WriteOptions) error {
-	if body, ok := w.kept.whole(); ok {
-		return wr.Write(ctx, j.live, bytes.NewReader(body), opts)
+	if bak.body != nil {
+		return wr.Write(ctx, j.Live, bytes.NewReader(bak.body), opts)
 	}
-	rc, err := reopen(ctx, w.s, j.backup, bak)
+	rc, err := reopen(ctx, w.s, j.Backup, bak)
 	if err != nil {
 		return fmt.Errorf("read the backup again: %w", err)
 	}
 	defer rc.Close()
-	return wr.Write(ctx, j.live, rc, opts)
+	return wr.Write(ctx, j.Live, rc, opts)
+}
+
+// stillMissing checks that key is still missing, on a store that cannot
+// write conditionally: it leaves only a short window.
+func (w *worker) stillMissing(ctx context.Context, key string) error {
+	rc, err := w.s.Open(ctx, key)
+	if err == nil {
+		rc.Close()
+		return fmt.Errorf("live document %q appeared during the run: %w", key, store.ErrChanged)
+	}
+	if errors.Is(err, store.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // cleanUp decides what becomes of keep after the restore failed with err.
@@ -215,7 +254,7 @@ func (w *worker) cleanUp(ctx context.Context, j job, keep string, linked bool, e
 	}
 	// Even when the run was cancelled: this undoes the run's own change.
 	ctx = context.WithoutCancel(ctx)
-	liveV, lerr := versionOf(ctx, w.s, j.live)
+	liveV, lerr := versionOf(ctx, w.s, j.Live)
 	keepV, kerr := versionOf(ctx, w.s, keep)
 	if lerr != nil || kerr != nil || liveV == "" || liveV != keepV {
 		return fmt.Errorf("%w (the bytes the live document held are kept in %q)", err, keep), true

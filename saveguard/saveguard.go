@@ -116,6 +116,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
 	"github.com/c0fe5641/sessionrecovery/msgcount"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/store"
@@ -127,10 +128,10 @@ import (
 var ErrNotSession = errors.New("document is not a session (a JSON object with a \"messages\" array)")
 
 // Key is the key of session id's live document: id + ".json".
-func Key(id string) string { return id + ".json" }
+func Key(id string) string { return sessionname.ForID(id).Live }
 
 // BackupKey is the key of session id's backup: Key(id) + ".bak".
-func BackupKey(id string) string { return Key(id) + ".bak" }
+func BackupKey(id string) string { return sessionname.ForID(id).Backup }
 
 // Guard saves, shrinks and deletes the sessions of one store. It is safe
 // for concurrent use if its store is; operations on one session by several
@@ -241,7 +242,7 @@ func (g *Guard) Shrink(ctx context.Context, id string, document []byte) error {
 // of replaced documents (recovery.PreservedSuffix) are left alone; recovery
 // never restores them.
 func (g *Guard) Delete(ctx context.Context, id string) error {
-	if err := recovery.ValidateID(id); err != nil {
+	if err := sessionname.ValidateID(id); err != nil {
 		return opError("delete", id, err)
 	}
 	if err := g.deleteIfExists(ctx, BackupKey(id)); err != nil {
@@ -255,7 +256,7 @@ func (g *Guard) Delete(ctx context.Context, id string) error {
 
 // check validates id and document and returns document's message count.
 func check(id string, document []byte) (int, error) {
-	if err := recovery.ValidateID(id); err != nil {
+	if err := sessionname.ValidateID(id); err != nil {
 		return 0, err
 	}
 	n := msgcount.CountBytes(document)

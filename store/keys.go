@@ -17,7 +17,8 @@ func (e *KeyError) Error() string {
 
 // ValidateKey checks the key rules shared by every Store: a key is a
 // non-empty, '/'-separated relative name whose segments are non-empty and
-// are not "." or "..", and which holds no backslash and no NUL byte.
+// are not "." or "..", and which holds no NUL byte. A backslash is an
+// ordinary character, as it is in file names on unix and in object keys.
 // It returns a *KeyError naming the key when a rule is broken.
 func ValidateKey(key string) error {
 	if err := validatePath(key); err != "" {
@@ -46,8 +47,6 @@ func validatePath(key string) string {
 		return "absolute (starts with '/')"
 	case strings.ContainsRune(key, 0):
 		return "contains a NUL byte"
-	case strings.ContainsRune(key, '\\'):
-		return "contains a backslash"
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		switch seg {

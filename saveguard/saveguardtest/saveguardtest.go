@@ -268,7 +268,7 @@ func invalidIDRefused(t *testing.T, newStore NewStore) {
 	s := newStore(t, objects)
 	g := saveguard.New(s)
 	ctx := context.Background()
-	for _, id := range []string{"", "..", "a/b", `a\b`, "a\x00", "_x"} {
+	for _, id := range []string{"", "..", "a/b", "a\x00", "_x"} {
 		require.ErrorIs(t, g.Save(ctx, id, stub), recovery.ErrInvalidID, "save %q", id)
 		require.ErrorIs(t, g.Shrink(ctx, id, stub), recovery.ErrInvalidID, "shrink %q", id)
 		require.ErrorIs(t, g.Delete(ctx, id), recovery.ErrInvalidID, "delete %q", id)

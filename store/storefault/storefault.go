@@ -55,7 +55,8 @@ type Kind int
 // The kinds of fault.
 const (
 	// Error fails the call with an error wrapping ErrInjected, without
-	// calling the inner store. It applies to Open, Replace and List; a
+	// calling the inner store. It applies to Open, Replace, Delete, Link
+	// and List; a
 	// listing fails either at once or after delivering some objects (a
 	// number drawn between 1 and 4096, with small numbers as likely as
 	// large ones on a log scale), and at its end if it had fewer.
@@ -109,6 +110,7 @@ const (
 	opReplace = "replace"
 	opWrite   = "write"
 	opDelete  = "delete"
+	opLink    = "link"
 )
 
 var opKinds = map[string][]Kind{
@@ -117,6 +119,7 @@ var opKinds = map[string][]Kind{
 	opReplace: {Error, FailedCopy, Slow},
 	opWrite:   {FailedWrite, Slow},
 	opDelete:  {Error, Slow},
+	opLink:    {Error, Slow},
 }
 
 // DefaultDelay is how long a Slow call waits when Config.Delay is zero.
@@ -151,7 +154,10 @@ type Stats struct {
 }
 
 // New returns s wrapped so that it injects faults as cfg says. The result
-// is a store.Writer when s is one, and its readers implement
+// is a store.Writer when s is one, and always a store.Linker: its Link
+// injects faults into the Link of s, or, when s is not a Linker, fails
+// with an error wrapping errors.ErrUnsupported as the contract says a
+// store that cannot link does. Its readers implement
 // store.Versioned when those of s do, so that conditional writes keep
 // working through it. It is safe for concurrent use if s is. It forwards
 // no other method: close s, if it needs closing, yourself. It panics if
@@ -204,8 +210,9 @@ type faultWriter struct {
 }
 
 var (
-	_ store.Store  = (*faultStore)(nil)
+	_ store.Linker = (*faultStore)(nil)
 	_ store.Writer = (*faultWriter)(nil)
+	_ store.Linker = (*faultWriter)(nil)
 )
 
 func newFaults(s store.Store, cfg Config) *faultStore {
@@ -418,4 +425,26 @@ func (f *faultWriter) Delete(ctx context.Context, key string, opts store.WriteOp
 		}
 	}
 	return f.w.Delete(ctx, key, opts)
+}
+
+// Link implements store.Linker over the inner store's Link. An Error fault
+// fails before the inner store is called: nothing is linked.
+func (f *faultStore) Link(ctx context.Context, dst, src, ifVersion string) error {
+	l, ok := f.inner.(store.Linker)
+	if !ok {
+		return fmt.Errorf("storefault: link %q to %q: %w", dst, src, errors.ErrUnsupported)
+	}
+	valid := store.ValidateKey(dst) == nil && store.ValidateKey(src) == nil
+	kind, _ := f.decide(ctx, valid, opLink, dst, src)
+	switch kind {
+	case Error:
+		f.injected(kind)
+		return fmt.Errorf("storefault: link %q to %q: %w", dst, src, ErrInjected)
+	case Slow:
+		f.injected(kind)
+		if err := f.wait(ctx); err != nil {
+			return fmt.Errorf("storefault: link %q to %q: %w", dst, src, err)
+		}
+	}
+	return l.Link(ctx, dst, src, ifVersion)
 }

@@ -433,7 +433,7 @@ func testReplace(t *testing.T, newStore NewStore) {
 func testKeys(t *testing.T, newStore NewStore) {
 	t.Run("InvalidRefused", func(t *testing.T) {
 		s := newStore(t, map[string][]byte{"ok.json": []byte("{}")})
-		bad := []string{"", "/abs.json", "../up.json", "a/../b", "./a", "a/./b", "a//b", "a\\b", "nul\x00.json", "..", "."}
+		bad := []string{"", "/abs.json", "../up.json", "a/../b", "./a", "a/./b", "a//b", "nul\x00.json", "..", "."}
 		for _, key := range bad {
 			_, err := s.Open(context.Background(), key)
 			var ke *store.KeyError
@@ -445,7 +445,7 @@ func testKeys(t *testing.T, newStore NewStore) {
 			err = s.Replace(context.Background(), "ok.json", key)
 			require.ErrorAs(t, err, &ke, "replace src %q", key)
 		}
-		for _, prefix := range []string{"/abs", "../", "a/../", "a\\", "x\x00"} {
+		for _, prefix := range []string{"/abs", "../", "a/../", "x\x00"} {
 			err := s.List(context.Background(), prefix, func(store.Object) error { return nil })
 			var ke *store.KeyError
 			require.ErrorAs(t, err, &ke, "list %q", prefix)

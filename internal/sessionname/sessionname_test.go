@@ -1,4 +1,4 @@
-package recovery
+package sessionname
 
 import (
 	"fmt"
@@ -8,85 +8,85 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSessionForKey(t *testing.T) {
-	for key, want := range map[string]session{
-		"a.json":      {id: "a", live: "a.json", backup: "a.json.bak"},
-		"a.b.json":    {id: "a.b", live: "a.b.json", backup: "a.b.json.bak"},
-		"x.json.json": {id: "x.json", live: "x.json.json", backup: "x.json.json.bak"},
-		".json":       {id: ".json", live: ".json", backup: ".json.json.bak"},
-		"..json":      {id: ".", live: "..json", backup: "..json.bak"},
-		".h.json":     {id: ".h", live: ".h.json", backup: ".h.json.bak"},
+func TestForKey(t *testing.T) {
+	for key, want := range map[string]Names{
+		"a.json":      {ID: "a", Live: "a.json", Backup: "a.json.bak"},
+		"a.b.json":    {ID: "a.b", Live: "a.b.json", Backup: "a.b.json.bak"},
+		"x.json.json": {ID: "x.json", Live: "x.json.json", Backup: "x.json.json.bak"},
+		".json":       {ID: ".json", Live: ".json", Backup: ".json.json.bak"},
+		"..json":      {ID: ".", Live: "..json", Backup: "..json.bak"},
+		".h.json":     {ID: ".h", Live: ".h.json", Backup: ".h.json.bak"},
 	} {
-		got, ok := sessionForKey(key)
+		got, ok := ForKey(key)
 		assert.True(t, ok, key)
 		assert.Equal(t, want, got, key)
 	}
 	for _, key := range []string{"_index.json", "a.JSON", "a.json.bak", "dir/a.json", "a.json.replaced", "json"} {
-		_, ok := sessionForKey(key)
+		_, ok := ForKey(key)
 		assert.False(t, ok, key)
 	}
 }
 
-func TestOrphanForKey(t *testing.T) {
-	s, ok := orphanForKey("a.json.bak")
+func TestForBackup(t *testing.T) {
+	s, ok := ForBackup("a.json.bak")
 	assert.True(t, ok)
-	assert.Equal(t, "a.json", s.live)
-	s, ok = orphanForKey(".json.json.bak")
+	assert.Equal(t, "a.json", s.Live)
+	s, ok = ForBackup(".json.json.bak")
 	assert.True(t, ok)
-	assert.Equal(t, ".json.json", s.live)
+	assert.Equal(t, ".json.json", s.Live)
 	for _, key := range []string{".json.bak", "_x.json.bak", "a.bak", "a.json", "d/a.json.bak"} {
-		_, ok := orphanForKey(key)
+		_, ok := ForBackup(key)
 		assert.False(t, ok, key)
 	}
 }
 
-func TestPreservedNames(t *testing.T) {
-	take := func(p *preserved) string {
-		name, ok := p.take("a.json")
+func TestKeptNames(t *testing.T) {
+	take := func(p *Kept) string {
+		name, ok := p.Take("a.json")
 		require.True(t, ok)
 		return name
 	}
-	var p preserved
+	var p Kept
 	for _, key := range []string{"a.json.replaced.x", "a.json.replacedy", "a.json.replaced.-3", "a.json.replaced.+9", "a.json.replaced.07", "a.json.bak"} {
-		p.note("a.json", key)
+		p.Note("a.json", key)
 	}
 	q := p
 	assert.Equal(t, "a.json.replaced", take(&p), "names that are not ours do not count")
 	assert.Equal(t, "a.json.replaced.2", take(&p), "a name taken is not given again")
 	assert.Equal(t, "a.json.replaced.3", take(&p))
-	q.note("a.json", "a.json.replaced")
+	q.Note("a.json", "a.json.replaced")
 	assert.Equal(t, "a.json.replaced.2", take(&q))
-	q.note("a.json", "a.json.replaced.7")
+	q.Note("a.json", "a.json.replaced.7")
 	assert.Equal(t, "a.json.replaced.8", take(&q))
 
-	var r preserved
-	r.note("a.json", "a.json.replaced.3")
+	var r Kept
+	r.Note("a.json", "a.json.replaced.3")
 	assert.Equal(t, "a.json.replaced.4", take(&r), "a numbered copy alone is enough")
 }
 
 // A leftover name with a huge number neither overflows the numbering nor
 // makes it give a taken name again.
-func TestPreservedNamesNeverWrap(t *testing.T) {
-	var p preserved
+func TestKeptNamesNeverWrap(t *testing.T) {
+	var p Kept
 	for _, key := range []string{"a.json.replaced", "a.json.replaced.2", "a.json.replaced.9223372036854775807", "a.json.replaced.99999999999999999999"} {
-		p.note("a.json", key)
+		p.Note("a.json", key)
 	}
-	name, ok := p.take("a.json")
+	name, ok := p.Take("a.json")
 	require.True(t, ok)
 	assert.Equal(t, "a.json.replaced.3", name)
 
-	var full preserved
-	full.note("a.json", "a.json.replaced")
-	full.note("a.json", fmt.Sprintf("a.json.replaced.%d", maxKeptN))
-	_, ok = full.take("a.json")
+	var full Kept
+	full.Note("a.json", "a.json.replaced")
+	full.Note("a.json", fmt.Sprintf("a.json.replaced.%d", MaxKeptN))
+	_, ok = full.Take("a.json")
 	assert.False(t, ok, "used up: an error, never a name that exists")
 }
 
 func TestValidateID(t *testing.T) {
-	for _, id := range []string{"a", "20240601_x", "a.b", "..a", "with space", "会话", ".json"} {
+	for _, id := range []string{"a", "20240601_x", "a.b", "..a", "with space", "会话", ".json", `a\b`} {
 		assert.NoError(t, ValidateID(id), id)
 	}
-	for _, id := range []string{"", ".", "..", "a/b", `a\b`, "a\x00", "_x", "../a"} {
+	for _, id := range []string{"", ".", "..", "a/b", "a\x00", "_x", "../a"} {
 		err := ValidateID(id)
 		assert.ErrorIs(t, err, ErrInvalidID, id)
 	}

@@ -1,0 +1,231 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/c0fe5641/sessionrecovery/msgcount"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// The count-and-decide stage: read what a job needs, count its messages,
+// and decide what to do. Nothing is written here.
+
+// action is what deciding chose to do with a job.
+type action int
+
+const (
+	leave         action = iota // report only
+	restoreLive                 // keep the live bytes, then restore the backup over them
+	restoreOrphan               // write the backup where the live document is missing
+)
+
+// decision is what counting found and chose for one job: the status as
+// far as reading goes, the action, and which bytes were counted, so that
+// acting writes only those.
+type decision struct {
+	st        Status
+	act       action
+	live, bak counted
+}
+
+// counted identifies the bytes a count read: a write made from them later
+// is made only from exactly these.
+type counted struct {
+	version string // "" when the store does not tell
+	size    int64
+	crc     uint32 // CRC-32C of the bytes, when asked for
+	// body holds the bytes themselves when they were kept (up to maxKept);
+	// nil otherwise. It is the worker's buffer, valid until its next count.
+	body []byte
+}
+
+// maxKept bounds the backup bytes a worker keeps from its read, so that a
+// restore through store.Writer need not read the backup a second time.
+// Larger backups are read again, and checked against the count.
+const maxKept = 1 << 20
+
+// worker handles jobs one at a time, reusing its counter's and its kept
+// bytes' buffers. Its buffers are allocated when first used.
+type worker struct {
+	s       store.Store
+	opts    Options
+	counter msgcount.Counter
+	kept    keptBytes
+	read    sizedReader
+}
+
+// handle decides what to do with j, then does it.
+func (w *worker) handle(ctx context.Context, j job) Status {
+	d := w.decide(ctx, j)
+	w.act(ctx, j, &d)
+	return d.st
+}
+
+func newStatus(j job) Status {
+	st := Status{
+		SessionID:    j.ID,
+		Key:          j.Live,
+		BackupKey:    j.Backup,
+		LiveMessages: NotCounted,
+		BakMessages:  NotSession, // no backup, until one is read
+	}
+	if j.hasBackup {
+		st.BakMessages = NotCounted
+	}
+	return st
+}
+
+// decide reads and counts what j needs, and chooses its action.
+func (w *worker) decide(ctx context.Context, j job) decision {
+	d := decision{st: newStatus(j)}
+	st := &d.st
+	restoring := !w.opts.DryRun
+	var err error
+	switch {
+	case j.orphan():
+		st.LiveMessages, st.Recommend = NotSession, NoAction
+		restoring = restoring && w.opts.RestoreOrphans
+		_, canWrite := w.s.(store.Writer)
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, restoring, restoring && canWrite); err != nil {
+			st.fail(fmt.Errorf("backup: %w", err))
+			return d
+		}
+		if st.BakMessages != NotSession {
+			st.Recommend = Restore
+			if restoring {
+				d.act = restoreOrphan
+			}
+		}
+	case !j.hasBackup:
+		st.Recommend = NoBackup
+		if w.opts.CountAll {
+			if st.LiveMessages, _, err = w.count(ctx, j.Live, j.liveSize, false, false); err != nil {
+				st.fail(fmt.Errorf("live document: %w", err))
+			}
+		}
+	default:
+		st.Recommend = NoAction
+		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, restoring, false); err != nil {
+			st.fail(fmt.Errorf("live document: %w", err))
+			return d
+		}
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, restoring, restoring); err != nil {
+			st.fail(fmt.Errorf("backup: %w", err))
+			return d
+		}
+		if st.BakMessages > st.LiveMessages {
+			st.Recommend = Restore
+			if restoring {
+				d.act = restoreLive
+			}
+		}
+	}
+	return d
+}
+
+// count reads the document at key whole and counts its messages, and says
+// which bytes it counted. size is the size the listing gave: a read that
+// reaches its end at any other length failed, whatever the reader said.
+// With sum, the bytes are checksummed, for a write made from them later;
+// with keep, they are kept as well (up to maxKept). An error means the
+// read failed; the count is then NotCounted.
+func (w *worker) count(ctx context.Context, key string, size int64, sum, keep bool) (Count, counted, error) {
+	rc, err := w.s.Open(ctx, key)
+	if err != nil {
+		return NotCounted, counted{}, err
+	}
+	version := store.Version(rc)
+	w.read = sizedReader{r: rc, sum: sum}
+	var r io.Reader = &w.read
+	w.kept.reset(keep)
+	if keep {
+		r = io.TeeReader(r, &w.kept)
+	}
+	n, err := w.counter.Count(r)
+	if err == nil && sum && !w.read.eof {
+		// The counter stops at the first bytes that are not a session; a
+		// copy made from this document later is checked against all of it.
+		_, err = io.Copy(io.Discard, r)
+	}
+	cerr := rc.Close()
+	if err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	// The counter stops early only on bytes that are not a session; if it
+	// read to the end, the end must be where the listing put it.
+	if err == nil && w.read.eof && w.read.n != size {
+		err = fmt.Errorf("%w: read %d bytes where the listing said %d (cut short, or changed while read)", ErrShortRead, w.read.n, size)
+	}
+	if err != nil {
+		return NotCounted, counted{}, fmt.Errorf("read %q: %w", key, err)
+	}
+	c := counted{version: version, size: w.read.n, crc: w.read.crc}
+	if body, ok := w.kept.whole(); ok {
+		c.body = body
+	}
+	return Count(n), c, nil
+}
+
+// ErrShortRead is wrapped by a session's error when a read ended before or
+// after the size the listing gave: the transport cut it short, or the
+// object changed while it was read. Its count was not trusted.
+var ErrShortRead = errors.New("object size mismatch")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// sizedReader counts the bytes read, sums them if asked (CRC-32C, at
+// several GB/s a core: far below the counter's cost) and notes the end of
+// data.
+type sizedReader struct {
+	r   io.Reader
+	n   int64
+	sum bool
+	crc uint32
+	eof bool
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if s.sum {
+		s.crc = crc32.Update(s.crc, castagnoli, p[:n])
+	}
+	if err == io.EOF {
+		s.eof = true
+	}
+	return n, err
+}
+
+// keptBytes keeps the first maxKept bytes written to it, and remembers
+// whether that was all of them.
+type keptBytes struct {
+	buf      []byte
+	on, over bool
+}
+
+func (k *keptBytes) reset(on bool) {
+	k.buf, k.on, k.over = k.buf[:0], on, false
+}
+
+func (k *keptBytes) Write(p []byte) (int, error) {
+	if !k.over {
+		if len(k.buf)+len(p) > maxKept {
+			k.over, k.buf = true, k.buf[:0]
+		} else {
+			k.buf = append(k.buf, p...)
+		}
+	}
+	return len(p), nil
+}
+
+// whole returns the kept bytes if they are the whole document.
+func (k *keptBytes) whole() ([]byte, bool) {
+	return k.buf, k.on && !k.over
+}
