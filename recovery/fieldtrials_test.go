@@ -22,12 +22,18 @@ import (
 )
 
 func smallStore(t *testing.T, n int) store.Store {
+	return storeWithOrphans(t, n, 5)
+}
+
+// storeWithOrphans is smallStore with an orphan beside every every-th
+// session.
+func storeWithOrphans(t *testing.T, n, every int) store.Store {
 	t.Helper()
 	fsys := afero.NewMemMapFs()
 	for i := range n {
 		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%03d.json", i), []byte(`{"messages":[]}`), 0o644))
 		require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/s%03d.json.bak", i), []byte(`{"messages":[1]}`), 0o644))
-		if i%5 == 0 { // an orphan, whose status goes to Report.Orphans
+		if i%every == 0 { // an orphan, whose status goes to Report.Orphans
 			require.NoError(t, afero.WriteFile(fsys, fmt.Sprintf("/o%03d.json.bak", i), []byte(`{"messages":[1]}`), 0o644))
 		}
 	}
@@ -57,18 +63,22 @@ func TestAbsurdConcurrencyIsClampedAndCostsNothing(t *testing.T) {
 // The callbacks run one at a time, never concurrently with each other:
 // they share state here without a lock, which the race detector checks.
 func TestCallbacksNeverRunConcurrently(t *testing.T) {
-	s := smallStore(t, 60)
-	shared := 0 // touched by both callbacks, unguarded
-	var statuses, progress int
-	r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{
-		Concurrency: 8,
-		OnStatus:    func(recovery.Status) { shared++; statuses++ },
-		Progress:    func(p recovery.Progress) { shared++; progress = p.Handled },
-	})
-	require.NoError(t, err)
-	assert.Equal(t, 60, statuses)
-	assert.Equal(t, 60+len(r.Orphans), progress, "Progress counts sessions and orphans")
-	assert.Equal(t, 60+progress, shared)
+	for round := range 5 {
+		s := storeWithOrphans(t, 200, 1)
+		shared := 0 // touched by both callbacks, unguarded
+		var statuses, progress int
+		r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{
+			DryRun:      round%2 == 0,
+			Concurrency: 16,
+			OnStatus:    func(recovery.Status) { shared++; statuses++ },
+			Progress:    func(p recovery.Progress) { shared++; progress = p.Handled },
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 200, statuses)
+		assert.Len(t, r.Orphans, 200)
+		assert.Equal(t, 400, progress, "Progress counts sessions and orphans")
+		assert.Equal(t, 600, shared)
+	}
 }
 
 // openSignal tells when a key is opened.

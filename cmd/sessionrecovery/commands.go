@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,7 +89,7 @@ func newFlagSet(name, synopsis, about string, w io.Writer) *flag.FlagSet {
 func runFlags(fs *flag.FlagSet, set *settings) {
 	fs.BoolVar(&set.json, "json", false, "print the report as JSON on stdout, and nothing else there")
 	fs.BoolVar(&set.countAll, "count-all", false, "also read sessions that have no backup, to report their message counts\n(the report then equals the Python module's)")
-	fs.IntVar(&set.concurrency, "concurrency", recovery.DefaultConcurrency, "handle at most `N` sessions at once")
+	fs.IntVar(&set.concurrency, "concurrency", recovery.DefaultConcurrency, fmt.Sprintf("handle at most `N` sessions at once (1 to %d)", recovery.MaxConcurrency))
 	fs.BoolVar(&set.verbose, "verbose", false, "list every session in the table, not only those restored, to restore, or failed")
 }
 
@@ -110,8 +111,8 @@ func openLocation(ctx context.Context, cmd string, args []string, stderr io.Writ
 }
 
 func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRun bool, stdout, stderr io.Writer) int {
-	if set.concurrency < 1 {
-		return usageError(stderr, cmd, "--concurrency must be at least 1, got %d", set.concurrency)
+	if set.concurrency < 1 || set.concurrency > recovery.MaxConcurrency {
+		return usageError(stderr, cmd, "--concurrency must be between 1 and %d, got %d", recovery.MaxConcurrency, set.concurrency)
 	}
 	s, closeFn, code := openLocation(ctx, cmd, args, stderr)
 	if code != exitOK {
@@ -136,21 +137,41 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		}
 		finish = func(r *recovery.Report) error { t.finish(r); return nil }
 	}
+	unhandled := 0 // statuses that a cancelled run cut short
+	cut := func(st recovery.Status) {
+		if errors.Is(st.Err, context.Canceled) {
+			unhandled++
+		}
+	}
 	report, err := recovery.RecoverAll(ctx, s, recovery.Options{
 		DryRun:         dryRun,
 		CountAll:       set.countAll,
 		RestoreOrphans: set.restoreOrphans,
 		Concurrency:    set.concurrency,
 		Progress:       prog.update,
-		OnStatus:       out,
+		OnStatus: func(st recovery.Status) {
+			cut(st)
+			out(st)
+		},
 	})
+	if report != nil {
+		for _, st := range report.Orphans {
+			cut(st)
+		}
+	}
 	prog.clear()
 	if werr := finish(report); werr != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
 		return exitErrors
 	}
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			err = fmt.Errorf("%w (%v)", err, cause)
+		}
 		fmt.Fprintf(stderr, "sessionrecovery %s: the run did not complete: %v\n", cmd, err)
+		if unhandled > 0 {
+			fmt.Fprintf(stderr, "sessionrecovery %s: %s not handled or not finished; each is reported with an error and was left as it was unless its outcome says otherwise\n", cmd, plural(unhandled, "session or orphan", "sessions or orphans"))
+		}
 		return exitErrors
 	}
 	if report.Errors > 0 {

@@ -21,6 +21,9 @@ const (
 	exitOK     = 0 // the run completed and no session had an error
 	exitErrors = 1 // some session had an error, or the run was cut short
 	exitUsage  = 2 // bad flags or arguments, or the location cannot be opened
+	// A run ended by a signal exits 128 + the signal's number, as shells
+	// report it: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+	exitSignal = 128
 )
 
 func main() {
@@ -31,11 +34,29 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		cancel(interrupted{sig.(syscall.Signal)})
+		// A second signal ends the process at once.
+		sig = <-signals
+		fmt.Fprintf(os.Stderr, "sessionrecovery: %v again: exiting now\n", sig)
+		os.Exit(exitSignal + int(sig.(syscall.Signal)))
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	var in interrupted
+	if errors.As(context.Cause(ctx), &in) {
+		code = exitSignal + int(in.sig)
+	}
 	os.Exit(code)
 }
+
+// interrupted is the cause of a run cancelled by a signal.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
 
 const usageText = `sessionrecovery finds chat sessions that a bug shrank and restores them.
 
@@ -76,8 +97,10 @@ Examples:
   sessionrecovery inspect ./sessions 20240101_abc
 
 Exit status: 0 the run completed without errors; 1 some session had an error
-(left as it was unless its outcome says otherwise) or the run was
-interrupted; 2 bad usage, or the location cannot be opened.
+(left as it was unless its outcome says otherwise) or the run was cut short;
+2 bad usage, or the location cannot be opened; 130 interrupted (Ctrl-C,
+SIGINT) and 143 terminated (SIGTERM): the sessions not handled are reported
+with an error and left as they were. A second signal exits at once.
 `
 
 // run is the whole command, with its environment passed in for tests.
