@@ -160,10 +160,11 @@ func (st *Status) fail(err error) {
 
 // Report is the outcome of a whole-store run.
 type Report struct {
-	// Details has one Status per session, sorted by SessionID (then key).
+	// Details has one Status per session, in listing order (see
+	// RecoverAll).
 	Details []Status `json:"details"`
-	// Orphans has one Status per backup whose live session is missing,
-	// sorted like Details; the reference module does not see these.
+	// Orphans has one Status per backup whose live session is missing, in
+	// the order of their keys; the reference module does not see these.
 	Orphans []Status `json:"orphans,omitempty"`
 	// Restored counts the sessions of Details that were restored.
 	Restored int `json:"restored"`
