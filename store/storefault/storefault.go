@@ -154,10 +154,8 @@ type Stats struct {
 }
 
 // New returns s wrapped so that it injects faults as cfg says. The result
-// is a store.Writer when s is one, and always a store.Linker: its Link
-// injects faults into the Link of s, or, when s is not a Linker, fails
-// with an error wrapping errors.ErrUnsupported as the contract says a
-// store that cannot link does. Its readers implement
+// is a store.Writer when s is one, and a store.Linker when s is one (its
+// Link injects faults into the Link of s). Its readers implement
 // store.Versioned when those of s do, so that conditional writes keep
 // working through it. It is safe for concurrent use if s is. It forwards
 // no other method: close s, if it needs closing, yourself. It panics if
@@ -165,10 +163,39 @@ type Stats struct {
 // unknown.
 func New(s store.Store, cfg Config) store.Store {
 	f := newFaults(s, cfg)
+	l, canLink := s.(store.Linker)
 	if w, ok := s.(store.Writer); ok {
-		return &faultWriter{faultStore: f, w: w}
+		fw := &faultWriter{faultStore: f, w: w}
+		if canLink {
+			return faultWriterLinker{fw, l}
+		}
+		return fw
+	}
+	if canLink {
+		return faultLinker{f, l}
 	}
 	return f
+}
+
+// faultLinker and faultWriterLinker add Link to the wrappers of a store
+// that can link.
+type (
+	faultLinker struct {
+		*faultStore
+		l store.Linker
+	}
+	faultWriterLinker struct {
+		*faultWriter
+		l store.Linker
+	}
+)
+
+func (f faultLinker) Link(ctx context.Context, dst, src, ifVersion string) error {
+	return f.link(ctx, f.l, dst, src, ifVersion)
+}
+
+func (f faultWriterLinker) Link(ctx context.Context, dst, src, ifVersion string) error {
+	return f.link(ctx, f.l, dst, src, ifVersion)
 }
 
 // StatsOf returns what the wrapper s, made by New, has counted so far; ok
@@ -179,6 +206,10 @@ func StatsOf(s store.Store) (stats Stats, ok bool) {
 	case *faultStore:
 		f = s
 	case *faultWriter:
+		f = s.faultStore
+	case faultLinker:
+		f = s.faultStore
+	case faultWriterLinker:
 		f = s.faultStore
 	default:
 		return Stats{}, false
@@ -210,9 +241,11 @@ type faultWriter struct {
 }
 
 var (
-	_ store.Linker = (*faultStore)(nil)
+	_ store.Store  = (*faultStore)(nil)
 	_ store.Writer = (*faultWriter)(nil)
-	_ store.Linker = (*faultWriter)(nil)
+	_ store.Linker = faultLinker{}
+	_ store.Linker = faultWriterLinker{}
+	_ store.Writer = faultWriterLinker{}
 )
 
 func newFaults(s store.Store, cfg Config) *faultStore {
@@ -427,13 +460,9 @@ func (f *faultWriter) Delete(ctx context.Context, key string, opts store.WriteOp
 	return f.w.Delete(ctx, key, opts)
 }
 
-// Link implements store.Linker over the inner store's Link. An Error fault
+// link is store.Linker's Link over l, the inner store. An Error fault
 // fails before the inner store is called: nothing is linked.
-func (f *faultStore) Link(ctx context.Context, dst, src, ifVersion string) error {
-	l, ok := f.inner.(store.Linker)
-	if !ok {
-		return fmt.Errorf("storefault: link %q to %q: %w", dst, src, errors.ErrUnsupported)
-	}
+func (f *faultStore) link(ctx context.Context, l store.Linker, dst, src, ifVersion string) error {
 	valid := store.ValidateKey(dst) == nil && store.ValidateKey(src) == nil
 	kind, _ := f.decide(ctx, valid, opLink, dst, src)
 	switch kind {
