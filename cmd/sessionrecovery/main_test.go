@@ -83,7 +83,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"no location", []string{"scan"}, "want one LOCATION"},
 		{"two locations", []string{"scan", dir, dir}, "want one LOCATION"},
 		{"unknown flag", []string{"scan", "--force", dir}, "flag provided but not defined"},
-		{"bad concurrency", []string{"recover", "--concurrency", "0", dir}, "--concurrency must be at least 1"},
+		{"bad concurrency", []string{"recover", "--concurrency", "0", dir}, "--concurrency must be between 1 and 1024"},
 		{"missing location", []string{"scan", filepath.Join(dir, "nope")}, "nope"},
 		{"location is a file", []string{"recover", file}, "not a directory"},
 		{"unsupported scheme", []string{"scan", "ftp://host/dir"}, `unsupported scheme "ftp"`},
