@@ -177,6 +177,10 @@ func New(s store.Store, cfg Config) store.Store {
 	return f
 }
 
+// faults returns the wrapper's state, whichever of the wrapper types
+// embeds it.
+func (f *faultStore) faults() *faultStore { return f }
+
 // faultLinker and faultWriterLinker add Link to the wrappers of a store
 // that can link.
 type (
@@ -201,19 +205,11 @@ func (f faultWriterLinker) Link(ctx context.Context, dst, src, ifVersion string)
 // StatsOf returns what the wrapper s, made by New, has counted so far; ok
 // is false when s was not made by New.
 func StatsOf(s store.Store) (stats Stats, ok bool) {
-	var f *faultStore
-	switch s := s.(type) {
-	case *faultStore:
-		f = s
-	case *faultWriter:
-		f = s.faultStore
-	case faultLinker:
-		f = s.faultStore
-	case faultWriterLinker:
-		f = s.faultStore
-	default:
+	w, ok := s.(interface{ faults() *faultStore })
+	if !ok {
 		return Stats{}, false
 	}
+	f := w.faults()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	stats = f.stats
