@@ -89,11 +89,7 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 		}
 		return
 	}
-	var opts store.WriteOptions
-	if live.version != "" {
-		opts.IfVersion = live.version
-	}
-	err = w.putBackup(ctx, j, bak, opts)
+	err = w.putBackup(ctx, j, bak, store.WriteOptions{IfVersion: live.version})
 	if restored(err, st, fmt.Sprintf(" (the replaced bytes are kept as %q)", keep)) {
 		st.PreservedKey = keep
 		return

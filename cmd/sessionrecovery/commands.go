@@ -165,7 +165,7 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		return exitErrors
 	}
 	if err != nil {
-		if cause := context.Cause(ctx); cause != nil && cause != err {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", err, cause)
 		}
 		fmt.Fprintf(stderr, "sessionrecovery %s: the run did not complete: %v\n", cmd, err)
