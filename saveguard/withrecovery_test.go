@@ -42,6 +42,10 @@ func TestSaveguardWhileRecoveryRuns(t *testing.T) {
 	defer s0.Close()
 	g := saveguard.New(s0)
 	var mu sync.Mutex
+	// Saves of one session are made one at a time, so that the save
+	// recorded last is the one written last: two concurrent successful
+	// Saves of one id could otherwise be recorded in the wrong order.
+	var idLocks [n]sync.Mutex
 	saves := map[string][][]byte{} // every document ever written by a Save, per id
 	last := map[string][]byte{}    // the last successful save
 	for i := 0; i < n; i++ {
@@ -63,16 +67,19 @@ func TestSaveguardWhileRecoveryRuns(t *testing.T) {
 					return
 				default:
 				}
-				id := fmt.Sprintf("c%02d", r.Intn(n))
+				i := r.Intn(n)
+				id := fmt.Sprintf("c%02d", i)
 				d := taggedSession(r.Intn(50), fmt.Sprintf("%s-%d-%d", id, seed, k))
 				mu.Lock()
 				saves[id] = append(saves[id], d)
 				mu.Unlock()
+				idLocks[i].Lock()
 				if g.Save(ctx, id, d) == nil {
 					mu.Lock()
 					last[id] = d
 					mu.Unlock()
 				}
+				idLocks[i].Unlock()
 			}
 		}(int64(w))
 	}
