@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
@@ -36,7 +38,11 @@ const Supported = `a directory path or file:///path (a local directory); ` +
 // shared config, instance metadata), never from the location. The error
 // names the location with any secret parameter masked (see Redact), and
 // says why it cannot be opened.
-func Open(ctx context.Context, location string) (store.Store, func() error, error) {
+func Open(ctx context.Context, location string, opts ...Option) (store.Store, func() error, error) {
+	var cfg config
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -45,7 +51,7 @@ func Open(ctx context.Context, location string) (store.Store, func() error, erro
 	}
 	scheme, isURL := urlScheme(location)
 	if !isURL {
-		return openLocal(location)
+		return openLocal(location, cfg)
 	}
 	var conds blobstore.Conditions
 	switch scheme {
@@ -54,7 +60,7 @@ func Open(ctx context.Context, location string) (store.Store, func() error, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		return openLocal(dir)
+		return openLocal(dir, cfg)
 	case "mem":
 	case "s3":
 		conds = s3cond.Conditions{}
@@ -69,15 +75,35 @@ func Open(ctx context.Context, location string) (store.Store, func() error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("location %q: %w", Redact(location), scrub(err, location))
 	}
-	var opts []blobstore.Option
+	var bopts []blobstore.Option
 	if conds != nil {
-		opts = append(opts, blobstore.WithConditions(conds))
+		bopts = append(bopts, blobstore.WithConditions(conds))
 	}
-	return blobstore.New(b, opts...), b.Close, nil
+	return blobstore.New(b, bopts...), b.Close, nil
 }
 
-func openLocal(dir string) (store.Store, func() error, error) {
-	s, err := local.New(dir)
+// An Option configures the store Open returns.
+type Option func(*config)
+
+type config struct {
+	local []local.Option
+}
+
+// WithLogger sends the store's notices to l (for a local directory: a
+// write waiting for a lock another process holds, and what it could not
+// do but did without). The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.local = append(c.local, local.WithLogger(l)) }
+}
+
+// WithLockTimeout bounds how long a write to a local directory waits for
+// the directory's lock (local.WithLockTimeout); buckets take no lock.
+func WithLockTimeout(d time.Duration) Option {
+	return func(c *config) { c.local = append(c.local, local.WithLockTimeout(d)) }
+}
+
+func openLocal(dir string, cfg config) (store.Store, func() error, error) {
+	s, err := local.New(dir, cfg.local...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,10 +29,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/c0fe5641/sessionrecovery/internal/dirlist"
 	"github.com/c0fe5641/sessionrecovery/internal/fileops"
@@ -45,16 +47,54 @@ type Store struct {
 	root *os.Root
 	// dirLocks are taken before a directory's flock, the one at
 	// lockStripe(dir): goroutines of this process queue on it, and only
-	// one of them at a time waits in flock(2), which blocks a thread and
-	// wakes every waiter at once. A fixed set, so that it does not grow
-	// with the directories named; two directories may share one.
-	dirLocks [dirLockStripes]sync.Mutex
+	// one of them at a time polls flock(2). A fixed set, so that it does
+	// not grow with the directories named; two directories may share
+	// one. Each is a channel of capacity 1, so that a wait for it can
+	// follow a context.
+	dirLocks [dirLockStripes]chan struct{}
+	// stuck holds the directories whose last wait for the flock timed
+	// out: a later wait there tries once instead of waiting again.
+	stuck sync.Map
 	// syncDir makes the changes of a directory durable, and link makes a
 	// hard link (os.Root's); tests make them fail, as EIO or EMFILE do,
 	// or as a file system without hard links does.
 	syncDir  func(root *os.Root, dir string) error
 	hardLink func(oldname, newname string) error
+
+	lockTimeout time.Duration
+	log         *slog.Logger
 }
+
+// An Option configures a Store made by New.
+type Option func(*Store)
+
+// WithLockTimeout bounds each wait for a directory's lock (see Write) to d;
+// the default is DefaultLockTimeout. A write whose lock is not had by then
+// fails with an error wrapping ErrLockTimeout, and changes nothing. After
+// such a timeout, writes in that directory try the lock once and fail at
+// once while it stays taken, so that a run over many sessions does not wait
+// d for each; the first write that gets it again waits normally. d <= 0
+// means a single try.
+func WithLockTimeout(d time.Duration) Option {
+	return func(s *Store) { s.lockTimeout = d }
+}
+
+// WithLogger sends the store's notices to l: that a write waits for a
+// directory lock another process holds, and (once per store) anything it
+// could not do but did without. The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l }
+}
+
+// DefaultLockTimeout is how long a write waits for a directory's lock
+// unless WithLockTimeout says otherwise. The library holds the lock for a
+// few system calls; a wait this long means another process holds it, or
+// is stopped while holding it.
+const DefaultLockTimeout = 10 * time.Second
+
+// ErrLockTimeout is wrapped by the error of a write that could not take
+// its directory's lock within the lock timeout. Nothing was changed.
+var ErrLockTimeout = errors.New("timed out waiting for the directory lock")
 
 // dirLockStripes is the number of in-process directory locks.
 const dirLockStripes = 16
@@ -66,7 +106,7 @@ var (
 
 // New opens the store held by dir, which must be an existing, readable
 // directory. Close releases it.
-func New(dir string) (*Store, error) {
+func New(dir string, opts ...Option) (*Store, error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -84,7 +124,17 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link}, nil
+	s := &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, lockTimeout: DefaultLockTimeout}
+	for i := range s.dirLocks {
+		s.dirLocks[i] = make(chan struct{}, 1)
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
 }
 
 func readable(root *os.Root) error {
@@ -311,7 +361,7 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 		return err
 	}
 	name := filepath.FromSlash(key)
-	return s.changeDir(filepath.Dir(name), func() error {
+	return s.changeDir(ctx, filepath.Dir(name), func() error {
 		fi, err := s.root.Lstat(name)
 		switch {
 		case err != nil:
@@ -336,9 +386,9 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 // then (if it succeeded) syncs dir once the lock is released, so that
 // writers do not wait for each other's syncs. A failed sync wraps
 // store.ErrNotDurable: the change is made.
-func (s *Store) changeDir(dir string, change func() error) error {
-	unlock, err := s.lockDir(dir)
-	if err := missing(err); errors.Is(err, store.ErrNotExist) {
+func (s *Store) changeDir(ctx context.Context, dir string, change func() error) error {
+	unlock, err := s.lockDir(ctx, dir)
+	if err := missing(err); errors.Is(err, store.ErrNotExist) || errors.Is(err, ErrLockTimeout) || ctx.Err() != nil {
 		return err
 	}
 	if err != nil {
@@ -383,7 +433,7 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 	if filepath.Dir(dstName) != dir {
 		return fmt.Errorf("%w: %q and %q are in different directories", errors.ErrUnsupported, dst, src)
 	}
-	return s.changeDir(dir, func() error {
+	return s.changeDir(ctx, dir, func() error {
 		fi, err := s.root.Lstat(srcName)
 		switch {
 		case err != nil:
@@ -487,7 +537,7 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	unlock, err := s.lockDir(dir)
+	unlock, err := s.lockDir(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("lock directory: %w", err)
 	}
@@ -503,21 +553,53 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 	return nil
 }
 
-// lockDir takes dir's lock: this process's mutex for it, then the
-// flock(2) that other processes take too. The returned function releases
-// both.
-func (s *Store) lockDir(dir string) (func(), error) {
-	mu := &s.dirLocks[lockStripe(dir)]
-	mu.Lock()
-	unlock, err := flockDir(s.root, dir)
+// lockDir takes dir's lock: this process's lock for it, then the
+// flock(2) that other processes take too, waiting no longer than the lock
+// timeout and ctx allow. The returned function releases both.
+func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
+	timeout := s.lockTimeout
+	if _, ok := s.stuck.Load(dir); ok {
+		timeout = 0
+	}
+	wait, cancel := context.WithTimeoutCause(ctx, timeout, ErrLockTimeout)
+	defer cancel()
+	stripe := s.dirLocks[lockStripe(dir)]
+	select {
+	case stripe <- struct{}{}:
+	default:
+		select {
+		case stripe <- struct{}{}:
+		case <-wait.Done():
+			return nil, s.lockFailed(ctx, dir, "another write of this process holds it")
+		}
+	}
+	unlock, err := flockDir(wait, s.root, dir, func(holder string) {
+		s.log.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", filepath.Join(s.dir, dir), holder, timeout),
+			"dir", filepath.Join(s.dir, dir), "holder", holder, "timeout", timeout)
+	})
 	if err != nil {
-		mu.Unlock()
+		<-stripe
+		if wait.Err() != nil {
+			return nil, s.lockFailed(ctx, dir, lockHolder(s.root, dir))
+		}
 		return nil, err
 	}
+	s.stuck.Delete(dir)
 	return func() {
 		unlock()
-		mu.Unlock()
+		<-stripe
 	}, nil
+}
+
+// lockFailed is the error of a wait for dir's lock that ended before the
+// lock was had: ctx's error if it ended, else a timeout, after which dir
+// counts as stuck.
+func (s *Store) lockFailed(ctx context.Context, dir, holder string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("waiting for the directory lock: %w", err)
+	}
+	s.stuck.Store(dir, struct{}{})
+	return fmt.Errorf("%w (flock of %q, timeout %v): %s", ErrLockTimeout, filepath.Join(s.dir, dir), s.lockTimeout, holder)
 }
 
 // commit checks opts' preconditions on dst and moves tmp into its place;

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -20,11 +21,13 @@ func fileVersion(fi fs.FileInfo) string {
 	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
 }
 
-// flockDir has no flock(2) to take: Store.lockDir's mutex serialises
+// flockDir has no flock(2) to take: Store.lockDir's lock serialises
 // this process only.
-func flockDir(*os.Root, string) (func(), error) {
+func flockDir(context.Context, *os.Root, string, func(string)) (func(), error) {
 	return func() {}, nil
 }
+
+func lockHolder(*os.Root, string) string { return "held by another write of this process" }
 
 // lockStripe is always the same lock here: with no flock(2) behind it, two
 // spellings of one directory (case, links) must not get two locks.

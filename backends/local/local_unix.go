@@ -3,12 +3,14 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 )
 
 // openFlags makes opening a FIFO return at once instead of waiting for a
@@ -43,26 +45,65 @@ func fileVersion(fi fs.FileInfo) string {
 
 // flockDir takes an exclusive flock(2) on dir, which every Write,
 // Replace, Link and Delete of this package holds around its check and
-// change, in any process; the returned function releases it.
-func flockDir(root *os.Root, dir string) (func(), error) {
+// change, in any process; the returned function releases it. It polls
+// without blocking, so that the wait ends with ctx: a blocked flock(2)
+// cannot be interrupted, and a reader's shared lock or a stopped process
+// would hold it for ever. waiting is called once, with the holder, if the
+// lock is taken.
+func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holder string)) (func(), error) {
 	d, err := root.Open(dir)
 	if err != nil {
 		return nil, err
 	}
+	pause := time.Millisecond
+	var timer *time.Timer
 	for {
-		err = syscall.Flock(int(d.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
+		err = syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+				d.Close()
+			}, nil
 		}
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			d.Close()
+			return nil, fmt.Errorf("flock: %w", err)
+		}
+		if ctx.Err() != nil {
+			d.Close()
+			return nil, ctx.Err()
+		}
+		if timer == nil {
+			waiting(holderOf(d))
+			timer = time.NewTimer(pause)
+			defer timer.Stop()
+		} else {
+			timer.Reset(pause)
+		}
+		select {
+		case <-ctx.Done():
+			d.Close()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+		pause = min(2*pause, maxLockPause)
 	}
+}
+
+// maxLockPause is the longest pause between two tries of a taken lock.
+const maxLockPause = 50 * time.Millisecond
+
+// lockHolder describes who holds dir's flock, for an error message.
+func lockHolder(root *os.Root, dir string) string {
+	d, err := root.Open(dir)
 	if err != nil {
-		d.Close()
-		return nil, err
+		return "held by another process"
 	}
-	return func() {
-		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
-		d.Close()
-	}, nil
+	defer d.Close()
+	return holderOf(d)
 }
 
 // lockStripe picks the in-process lock of dir: flock(2) serialises

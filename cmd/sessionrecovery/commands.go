@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/c0fe5641/sessionrecovery/backends"
+	"github.com/c0fe5641/sessionrecovery/backends/local"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
@@ -29,6 +31,7 @@ type settings struct {
 	session        string
 	restoreOrphans bool
 	verbose        bool
+	lockTimeout    time.Duration
 }
 
 var commands = map[string]command{
@@ -50,6 +53,7 @@ var commands = map[string]command{
 			runFlags(fs, set)
 			fs.StringVar(&set.session, "session", "", "restore only the session with this `ID` (the file name less .json)")
 			fs.BoolVar(&set.restoreOrphans, "restore-orphans", false, "also restore <id>.json from <id>.json.bak when <id>.json is missing")
+			fs.DurationVar(&set.lockTimeout, "lock-timeout", local.DefaultLockTimeout, "in a local directory, wait at most `D` for the directory's lock (held for\nmoments by every save of the library, or by a process stuck holding it);\na session whose lock is not had by then is reported as an error and left\nas it was, and later ones in that directory fail at once while it stays taken")
 			return fs
 		},
 		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
@@ -98,11 +102,16 @@ func usageError(stderr io.Writer, cmd, format string, a ...any) int {
 	return exitUsage
 }
 
-func openLocation(ctx context.Context, cmd string, args []string, stderr io.Writer) (store.Store, func() error, int) {
+func openLocation(ctx context.Context, set *settings, cmd string, args []string, stderr io.Writer) (store.Store, func() error, int) {
 	if len(args) != 1 {
 		return nil, nil, usageError(stderr, cmd, "want one LOCATION, got %d argument(s)", len(args))
 	}
-	s, closeFn, err := backends.Open(ctx, args[0])
+	if set.lockTimeout < 0 {
+		return nil, nil, usageError(stderr, cmd, "--lock-timeout must not be negative, got %v", set.lockTimeout)
+	}
+	s, closeFn, err := backends.Open(ctx, args[0],
+		backends.WithLogger(noticeLogger(stderr)),
+		backends.WithLockTimeout(set.lockTimeout))
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)
 		return nil, nil, exitUsage
@@ -114,7 +123,7 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 	if set.concurrency < 1 || set.concurrency > recovery.MaxConcurrency {
 		return usageError(stderr, cmd, "--concurrency must be between 1 and %d, got %d", recovery.MaxConcurrency, set.concurrency)
 	}
-	s, closeFn, code := openLocation(ctx, cmd, args, stderr)
+	s, closeFn, code := openLocation(ctx, set, cmd, args, stderr)
 	if code != exitOK {
 		return code
 	}
@@ -164,6 +173,11 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
 		return exitErrors
 	}
+	if err == nil && unhandled > 0 {
+		// Every session was reached, but the end of the run cut some of
+		// them short (a wait for a lock, a read).
+		err = ctx.Err()
+	}
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", err, cause)
@@ -184,7 +198,7 @@ func runOne(ctx context.Context, set *settings, cmd string, args []string, id st
 	if err := recovery.ValidateID(id); err != nil {
 		return usageError(stderr, cmd, "%v", err)
 	}
-	s, closeFn, code := openLocation(ctx, cmd, args, stderr)
+	s, closeFn, code := openLocation(ctx, set, cmd, args, stderr)
 	if code != exitOK {
 		return code
 	}

@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/c0fe5641/sessionrecovery/backends/local"
 )
 
 // Exit codes.
@@ -128,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sessionrecovery: unknown command %q\n\n%s", cmd, usageText)
 		return exitUsage
 	}
-	var set settings
+	set := settings{lockTimeout: local.DefaultLockTimeout} // commands that write nothing take no lock flag
 	fs := c.flags(stderr, &set)
 	positional, err := parseInterspersed(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {

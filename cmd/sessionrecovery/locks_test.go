@@ -1,0 +1,138 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/internal/crashtest"
+)
+
+// lockedStore is a store of one shrunk session whose directory another
+// user (nobody, when the test runs as root) holds a shared flock(2) on, as
+// anyone who may read a directory can, until the test ends.
+func lockedStore(t *testing.T) string {
+	t.Helper()
+	flockTool, err := exec.LookPath("flock")
+	if err != nil {
+		t.Skipf("the flock tool is needed to hold a lock from another process: %v", err)
+	}
+	dir := crashtest.ScratchDir(t, "sessionrecovery-locked-")
+	require.NoError(t, os.Chmod(dir, 0o755))
+	writeFiles(t, dir, map[string]string{
+		"s.json":     `{"messages":[]}`,
+		"s.json.bak": `{"messages":[1,2]}`,
+	})
+	args := []string{flockTool, "--shared", dir, "-c", "echo locked; exec cat"}
+	if os.Geteuid() == 0 {
+		if setpriv, err := exec.LookPath("setpriv"); err == nil {
+			args = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, args...)
+		}
+	}
+	holder := exec.Command(args[0], args[1:]...)
+	stdin, err := holder.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := holder.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, holder.Start())
+	t.Cleanup(func() {
+		stdin.Close() // cat ends, and the lock with it
+		holder.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "the lock holder did not start")
+	require.Equal(t, "locked\n", line)
+	return dir
+}
+
+// A lock another user holds fails the session it blocks, with an error
+// that names the lock and its holder, once the lock timeout has passed;
+// nothing is changed.
+func TestLockHeldByAnotherUserFailsTheSessionNotTheMachine(t *testing.T) {
+	dir := lockedStore(t)
+	before := snapshot(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := buildCLI(ctx, t)
+
+	code, stdout, stderr := runCLIProcess(ctx, bin, "recover", "--lock-timeout", "10ms", dir)
+	assert.Equal(t, exitErrors, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "timed out waiting for the directory lock")
+	assert.Contains(t, stdout, "held by pid")
+	assert.Contains(t, stderr, "waiting for the lock of "+dir)
+	assert.Equal(t, before, snapshot(t, dir), "a session whose lock could not be had is left as it was")
+}
+
+// SIGTERM ends a run that waits for a lock, promptly, with 143 and a word
+// on what was not done; nothing is changed.
+func TestSignalEndsARunWaitingForALock(t *testing.T) {
+	dir := lockedStore(t)
+	before := snapshot(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := buildCLI(ctx, t)
+
+	cmd := exec.CommandContext(ctx, bin, "recover", "--lock-timeout", "1h", dir)
+	stderr := &watch{needle: "waiting for the lock", seen: make(chan struct{})}
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	select {
+	case <-stderr.seen:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the run never said it waits for the lock")
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("SIGTERM did not end a run waiting for a lock")
+	}
+	errText := stderr.String()
+	assert.Equal(t, exitSignal+int(syscall.SIGTERM), cmd.ProcessState.ExitCode(), "stderr:\n%s", errText)
+	assert.Contains(t, errText, "not handled")
+	assert.Equal(t, before, snapshot(t, dir))
+	assert.NoFileExists(t, filepath.Join(dir, "s.json.replaced"))
+}
+
+// watch is a writer that keeps what is written and closes seen once it
+// holds needle.
+type watch struct {
+	mu     sync.Mutex
+	buf    strings.Builder
+	needle string
+	seen   chan struct{}
+	closed bool
+}
+
+func (w *watch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.closed && strings.Contains(w.buf.String(), w.needle) {
+		w.closed = true
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
