@@ -21,6 +21,11 @@
 //
 // Link makes a hard link, so that recovery keeps the file a restore replaces
 // without copying it or allocating a new file.
+//
+// Write, Replace, Link and Delete change a directory under an exclusive
+// flock(2) of it, which they wait for no longer than the lock timeout
+// (WithLockTimeout) and the context: anyone who may read the directory can
+// hold it, and a stopped process may.
 package local
 
 import (
@@ -325,7 +330,9 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // Replace, Link and Delete of this package takes, in any process (after a
 // mutex within the process). A writer that does not
 // take it can still change the file between the check and the rename, a
-// window of a few system calls. A new file gets mode 0644, or the
+// window of a few system calls. The wait for the lock ends with ctx, or
+// after the lock timeout with an error wrapping ErrLockTimeout; either
+// way nothing is changed. A new file gets mode 0644, or the
 // permissions of opts.PermOf.
 //
 // The version is the file's device, inode, size and modification time
