@@ -358,9 +358,12 @@ func (s *Store) changeDir(dir string, change func() error) error {
 // Link implements store.Linker with a hard link, made under the same
 // directory lock as Write, then the directory synced. Only a regular file
 // is linked, and only within its directory; anything else gives an error
-// wrapping errors.ErrUnsupported, as does a link the file system refuses
-// (no hard links, protected_hardlinks, too many links): linking a
-// symbolic link would keep the link, not the bytes.
+// wrapping errors.ErrUnsupported (linking a symbolic link would keep the
+// link, not the bytes), as does a link the file system refuses for this
+// file or this file system (no hard links, protected_hardlinks, too many
+// links). A link that fails otherwise (no space, I/O error, read-only file
+// system) gives that error, which is not ErrUnsupported: a copy would fail
+// too.
 func (s *Store) Link(ctx context.Context, dst, src, ifVersion string) error {
 	if err := s.link(ctx, dst, src, ifVersion); err != nil {
 		return fmt.Errorf("local: link %q to %q: %w", dst, src, err)
@@ -407,19 +410,25 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 	})
 }
 
-// linkError is the error of a failed hard link to dst. Apart from a dst
-// that exists (ErrChanged) or a src that vanished (ErrNotExist), a link
-// that failed made nothing, whatever the cause (a file system without
-// hard links, protected_hardlinks, too many links): it wraps
-// errors.ErrUnsupported, so that the caller copies instead.
+// linkError is the error of a failed hard link to dst. A dst that exists
+// gives ErrChanged, a src that vanished ErrNotExist. A link refused for
+// this file or this file system (linkRefused: no hard links there,
+// protected_hardlinks, another device, too many links) made nothing and
+// wraps errors.ErrUnsupported, so that the caller copies instead. Any
+// other failure (no space, quota, I/O error, read-only file system, no
+// write permission on the directory) is one a copy would share: it comes
+// back as it is, cause kept, and is not ErrUnsupported.
 func linkError(err error, dst string) error {
 	switch err := missing(err); {
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("%w: %q exists (%w)", store.ErrChanged, dst, fs.ErrExist)
 	case errors.Is(err, store.ErrNotExist), errors.Is(err, errors.ErrUnsupported):
 		return err
+	case linkRefused(err):
+		return fmt.Errorf("%w: the file system refuses this hard link: %w", errors.ErrUnsupported, err)
+	default:
+		return err
 	}
-	return fmt.Errorf("%w: %w", errors.ErrUnsupported, err)
 }
 
 // missing makes an error that says a path is not there wrap
