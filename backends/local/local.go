@@ -7,9 +7,13 @@
 // file. List reports with Size 0 a link that leads outside the directory
 // (whatever it leads to: that is never looked at) or nowhere, and FIFOs,
 // sockets and devices (and links to them), so that a recovery can report
-// the session they stand in for; Open refuses them all, and never opens a
-// special file. Links to directories are not objects; List does not
-// descend through links.
+// the session they stand in for; Open refuses them all. On Linux it never
+// opens a special file, even one renamed over a file while it is opened:
+// it decides on an O_PATH handle of the file and reads that same inode.
+// Without /proc, and on other systems, one renamed over the file in the
+// moment between the check and the open is opened (without blocking)
+// before it is refused. Links to directories are not objects; List does
+// not descend through links.
 //
 // Replace writes a temporary file next to the destination, named
 // "." + base + ".tmp-" + random hex (never ending in ".json"), syncs it and
@@ -54,6 +58,11 @@ type Store struct {
 	// or as a file system without hard links does.
 	syncDir  func(root *os.Root, dir string) error
 	hardLink func(oldname, newname string) error
+	// reopenDir is where Open opens again the file it checked
+	// (procSelfFD); checked, if set, runs between that check and that
+	// open. Tests take /proc away, and rename files in between.
+	reopenDir string
+	checked   func(name string)
 }
 
 // dirLockStripes is the number of in-process directory locks.
@@ -84,7 +93,7 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link}, nil
+	return &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, reopenDir: procSelfFD}, nil
 }
 
 func readable(root *os.Root) error {
@@ -197,9 +206,14 @@ func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
 	return e, nil
 }
 
-// Open implements store.Store. It refuses anything that is not a regular
-// file without opening it, and cannot block on a FIFO that takes a file's
-// place meanwhile (O_NONBLOCK, then fstat).
+// Open implements store.Store. It opens only a regular file, and decides
+// that on the file it opens, never on a name looked up before. On Linux a
+// FIFO, socket or device (or a link to one) is never opened, not even one
+// renamed over the file at any moment (see openRegular): the bytes read
+// are those of the regular file checked. Without /proc, and outside Linux,
+// one renamed over the file between the check and the open is opened
+// without blocking (and, on unix, without becoming a controlling
+// terminal), then refused.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	f, fi, err := s.open(ctx, key)
 	if err != nil {
@@ -208,8 +222,8 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return fileops.NewReader(ctx, "local", key, f, fi, fileVersion), nil
 }
 
-// open opens key's regular file for reading; errors name neither the
-// operation nor the key.
+// open opens key's regular file for reading, as Open and Replace's source
+// do; errors name neither the operation nor the key.
 func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, error) {
 	if err := store.ValidateKey(key); err != nil {
 		return nil, nil, err
@@ -217,25 +231,19 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	// Refuse a special file before opening it: opening a device can have
-	// effects, and a FIFO would block without O_NONBLOCK.
-	if fi, err := s.root.Stat(filepath.FromSlash(key)); err == nil && !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
+	return s.openRegular(filepath.FromSlash(key))
+}
+
+// afterCheck runs the test hook, if any, between the check of the file at
+// name and its open for reading.
+func (s *Store) afterCheck(name string) {
+	if s.checked != nil {
+		s.checked(name)
 	}
-	f, err := s.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, nil, missing(err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
-	}
-	return f, fi, nil
+}
+
+func notRegular(fi fs.FileInfo) error {
+	return fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 }
 
 // Replace implements store.Store: a temporary file in dst's directory,

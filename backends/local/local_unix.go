@@ -12,8 +12,9 @@ import (
 )
 
 // openFlags makes opening a FIFO return at once instead of waiting for a
-// writer; Open then refuses it as not a regular file.
-const openFlags = syscall.O_NONBLOCK
+// writer, and opening a terminal not make it the controlling one; Open
+// then refuses either as not a regular file.
+const openFlags = syscall.O_NONBLOCK | syscall.O_NOCTTY
 
 func isNotDir(err error) bool {
 	return errors.Is(err, syscall.ENOTDIR)
