@@ -8,9 +8,6 @@ import (
 	"os"
 )
 
-// openFlags is empty outside unix, where there is no O_NONBLOCK to ask for.
-const openFlags = 0
-
 func isNotDir(error) bool { return false }
 
 // linkRefused takes any failed hard link for one the file system refuses,

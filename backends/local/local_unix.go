@@ -11,11 +11,6 @@ import (
 	"syscall"
 )
 
-// openFlags makes opening a FIFO return at once instead of waiting for a
-// writer, and opening a terminal not make it the controlling one; Open
-// then refuses either as not a regular file.
-const openFlags = syscall.O_NONBLOCK | syscall.O_NOCTTY
-
 func isNotDir(err error) bool {
 	return errors.Is(err, syscall.ENOTDIR)
 }

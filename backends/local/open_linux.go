@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/c0fe5641/sessionrecovery/internal/fileops"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -36,7 +37,7 @@ const maxLinks = 8
 //
 // Without /proc (a chroot or a container lacking it) the second open goes
 // by name, non-blocking and without taking a terminal as the controlling
-// one (openFlags), and its fstat must be a regular file and the file
+// one (fileops.OpenFlags), and its fstat must be a regular file and the file
 // checked (os.SameFile): a special file renamed over name between the two
 // opens is opened, then refused.
 func (s *Store) openRegular(name string) (*os.File, fs.FileInfo, error) {
@@ -51,7 +52,7 @@ func (s *Store) openRegular(name string) (*os.File, fs.FileInfo, error) {
 	s.afterCheck(name)
 	f, err := reopen(h, s.reopenDir, name)
 	if errors.Is(err, errNoReopen) {
-		f, err = s.root.OpenFile(name, os.O_RDONLY|openFlags, 0)
+		f, err = s.root.OpenFile(name, os.O_RDONLY|fileops.OpenFlags, 0)
 		err = missing(err)
 	}
 	if err != nil {
@@ -121,7 +122,7 @@ func reopen(h *os.File, dir, name string) (*os.File, error) {
 	if err := sc.Control(func(d uintptr) { fd = d }); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(dir+"/"+strconv.FormatUint(uint64(fd), 10), os.O_RDONLY|openFlags, 0)
+	f, err := os.OpenFile(dir+"/"+strconv.FormatUint(uint64(fd), 10), os.O_RDONLY|fileops.OpenFlags, 0)
 	var pe *fs.PathError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
