@@ -42,6 +42,9 @@ import (
 type Store struct {
 	fsys afero.Fs
 	root string
+	// checked, if set, runs between open's check of a name and its open:
+	// tests rename another file over it there.
+	checked func(name string)
 }
 
 var _ store.Writer = (*Store)(nil)
@@ -105,9 +108,13 @@ func isDir(fi fs.FileInfo) bool {
 }
 
 // Open implements store.Store. It refuses anything that is not a regular
-// file. The check comes before the file is opened, so a file system that
-// blocks when opening a FIFO (afero.OsFs) can still block if a FIFO takes
-// the key's place between the two.
+// file, deciding on the file it opened (its Stat, which also gives the
+// version), not on the name. A name that is not a regular file is refused
+// before it is opened; afero has no way to hold a file without opening
+// it, so a special file renamed over the key between that check and the
+// open is opened, then refused. On an afero.OsFs that open does not block
+// on a FIFO (O_NONBLOCK on unix); another afero.Fs whose open waits for a
+// FIFO's writer can still wait there.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	f, fi, err := s.open(ctx, key)
 	if err != nil {
@@ -116,8 +123,8 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return fileops.NewReader(ctx, "aferofs", key, f, fi, fileVersion), nil
 }
 
-// open opens key's regular file for reading; errors name neither the
-// operation nor the key.
+// open opens key's regular file for reading, as Open and Replace's source
+// do; errors name neither the operation nor the key.
 func (s *Store) open(ctx context.Context, key string) (afero.File, fs.FileInfo, error) {
 	if err := store.ValidateKey(key); err != nil {
 		return nil, nil, err
@@ -133,12 +140,15 @@ func (s *Store) open(ctx context.Context, key string) (afero.File, fs.FileInfo, 
 	if isDir(fi) || !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 	}
-	f, err := s.fsys.Open(name)
+	if s.checked != nil {
+		s.checked(name)
+	}
+	f, err := s.openFile(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The name may lead to another file by now: the version is the one
-	// of the file opened.
+	// The name may lead to another file by now: decide on, and take the
+	// version of, the file opened.
 	if fi, err = f.Stat(); err != nil {
 		f.Close()
 		return nil, nil, err
@@ -148,6 +158,18 @@ func (s *Store) open(ctx context.Context, key string) (afero.File, fs.FileInfo, 
 		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 	}
 	return f, fi, nil
+}
+
+// openFile opens name for reading. On an afero.OsFs, with
+// fileops.OpenFlags: a FIFO does not block, a terminal does not become the
+// controlling one. Other file systems get a plain Open, as not every one
+// accepts other flags (afero.FromIOFS takes O_RDONLY alone), and one that
+// wraps an OsFs (BasePathFs) cannot be told from the others.
+func (s *Store) openFile(name string) (afero.File, error) {
+	if _, ok := s.fsys.(*afero.OsFs); ok {
+		return s.fsys.OpenFile(name, os.O_RDONLY|fileops.OpenFlags, 0)
+	}
+	return s.fsys.Open(name)
 }
 
 // renameMu serialises every Rename this package makes. On afero v1.15.0

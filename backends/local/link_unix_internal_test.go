@@ -18,16 +18,27 @@ import (
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
-// A hard link the file system refuses made nothing, so recovery must copy
-// instead: only "dst exists" and "src vanished" are not such refusals.
+// A hard link the file system refuses for this file or this file system
+// (no hard links, protected_hardlinks, another device, too many links)
+// made nothing, so recovery must copy instead: those errors, and only
+// those, wrap errors.ErrUnsupported. A link that failed for want of space,
+// of permission, or of a working disk is a failure a copy would share,
+// and must be reported as one.
 func TestLinkErrorTellsWhenToCopy(t *testing.T) {
 	linkErr := func(errno syscall.Errno) error {
 		return linkError(&os.LinkError{Op: "linkat", Old: "s.json", New: "s.json.replaced", Err: errno}, "s.json.replaced")
 	}
-	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.EMLINK, syscall.EXDEV, syscall.ENOTSUP, syscall.EIO} {
+	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.EMLINK, syscall.EXDEV, syscall.ENOTSUP, syscall.EOPNOTSUPP, syscall.ENOSYS} {
 		err := linkErr(errno)
 		assert.ErrorIs(t, err, errors.ErrUnsupported, "%v", errno)
 		assert.ErrorIs(t, err, errno, "the cause is kept")
+		assert.Contains(t, err.Error(), errno.Error())
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.EROFS, syscall.EACCES, syscall.ENOMEM} {
+		err := linkErr(errno)
+		assert.NotErrorIs(t, err, errors.ErrUnsupported, "%v is a failure, not a missing feature", errno)
+		assert.ErrorIs(t, err, errno, "the cause is kept")
+		assert.Contains(t, err.Error(), errno.Error())
 	}
 	err := linkErr(syscall.EEXIST)
 	assert.ErrorIs(t, err, store.ErrChanged)
@@ -36,6 +47,61 @@ func TestLinkErrorTellsWhenToCopy(t *testing.T) {
 	err = linkErr(syscall.ENOENT)
 	assert.ErrorIs(t, err, store.ErrNotExist)
 	assert.NotErrorIs(t, err, errors.ErrUnsupported)
+}
+
+// A write that must not replace an existing file, whose hard link into
+// place fails for want of space, fails: it does not fall back to the
+// check-then-rename kept for file systems without hard links.
+func TestWriteIfNotExistFailsWhenTheLinkFails(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	s.hardLink = func(oldname, newname string) error {
+		return &os.LinkError{Op: "linkat", Old: oldname, New: newname, Err: syscall.ENOSPC}
+	}
+
+	err = s.Write(context.Background(), "new.json", strings.NewReader("n"), store.WriteOptions{IfNotExist: true})
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	assert.NotErrorIs(t, err, errors.ErrUnsupported)
+	assert.Contains(t, err.Error(), `"new.json"`)
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, names, "neither new.json nor the temporary file is left")
+}
+
+// A restore whose keeping link fails for a reason a copy would share
+// (ENOSPC, EIO) is a failed restore: the live document, the backup and
+// the directory are as they were, and the status says why.
+func TestRecoveryFailsWhenTheKeepingLinkFails(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			dir := t.TempDir()
+			short, long := []byte(`{"messages":[1]}`), []byte(`{"messages":[1,2,3]}`)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "s.json"), short, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "s.json.bak"), long, 0o644))
+			s, err := New(dir)
+			require.NoError(t, err)
+			defer s.Close()
+			s.hardLink = func(oldname, newname string) error {
+				return &os.LinkError{Op: "linkat", Old: oldname, New: newname, Err: errno}
+			}
+
+			st, err := recovery.Recover(context.Background(), s, "s", recovery.Options{})
+			require.NoError(t, err)
+			require.ErrorIs(t, st.Err, errno)
+			assert.False(t, st.Restored)
+			assert.Empty(t, st.PreservedKey)
+			for name, want := range map[string][]byte{"s.json": short, "s.json.bak": long} {
+				got, err := os.ReadFile(filepath.Join(dir, name))
+				require.NoError(t, err)
+				assert.Equal(t, string(want), string(got), name)
+			}
+			names, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			assert.Len(t, names, 2, "no kept copy, no temporary file")
+		})
+	}
 }
 
 // A change made whose directory sync then fails (EIO, EMFILE) is reported

@@ -7,9 +7,13 @@
 // file. List reports with Size 0 a link that leads outside the directory
 // (whatever it leads to: that is never looked at) or nowhere, and FIFOs,
 // sockets and devices (and links to them), so that a recovery can report
-// the session they stand in for; Open refuses them all, and never opens a
-// special file. Links to directories are not objects; List does not
-// descend through links.
+// the session they stand in for; Open refuses them all. On Linux it never
+// opens a special file, even one renamed over a file while it is opened:
+// it decides on an O_PATH handle of the file and reads that same inode.
+// Without /proc, and on other systems, one renamed over the file in the
+// moment between the check and the open is opened (without blocking)
+// before it is refused. Links to directories are not objects; List does
+// not descend through links.
 //
 // Replace writes a temporary file next to the destination, named
 // "." + base + ".tmp-" + random hex (never ending in ".json"), syncs it and
@@ -65,6 +69,11 @@ type Store struct {
 	// or as a file system without hard links does.
 	syncDir  func(root *os.Root, dir string) error
 	hardLink func(oldname, newname string) error
+	// reopenDir is where Open opens again the file it checked
+	// (procSelfFD); checked, if set, runs between that check and that
+	// open. Tests take /proc away, and rename files in between.
+	reopenDir string
+	checked   func(name string)
 
 	lockTimeout time.Duration
 	log         *slog.Logger
@@ -129,7 +138,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	s := &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, lockTimeout: DefaultLockTimeout}
+	s := &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, reopenDir: procSelfFD, lockTimeout: DefaultLockTimeout}
 	for i := range s.dirLocks {
 		s.dirLocks[i] = make(chan struct{}, 1)
 	}
@@ -252,9 +261,14 @@ func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
 	return e, nil
 }
 
-// Open implements store.Store. It refuses anything that is not a regular
-// file without opening it, and cannot block on a FIFO that takes a file's
-// place meanwhile (O_NONBLOCK, then fstat).
+// Open implements store.Store. It opens only a regular file, and decides
+// that on the file it opens, never on a name looked up before. On Linux a
+// FIFO, socket or device (or a link to one) is never opened, not even one
+// renamed over the file at any moment (see openRegular): the bytes read
+// are those of the regular file checked. Without /proc, and outside Linux,
+// one renamed over the file between the check and the open is opened
+// without blocking (and, on unix, without becoming a controlling
+// terminal), then refused.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	f, fi, err := s.open(ctx, key)
 	if err != nil {
@@ -263,8 +277,8 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	return fileops.NewReader(ctx, "local", key, f, fi, fileVersion), nil
 }
 
-// open opens key's regular file for reading; errors name neither the
-// operation nor the key.
+// open opens key's regular file for reading, as Open and Replace's source
+// do; errors name neither the operation nor the key.
 func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, error) {
 	if err := store.ValidateKey(key); err != nil {
 		return nil, nil, err
@@ -272,25 +286,19 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	// Refuse a special file before opening it: opening a device can have
-	// effects, and a FIFO would block without O_NONBLOCK.
-	if fi, err := s.root.Stat(filepath.FromSlash(key)); err == nil && !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
+	return s.openRegular(filepath.FromSlash(key))
+}
+
+// afterCheck runs the test hook, if any, between the check of the file at
+// name and its open for reading.
+func (s *Store) afterCheck(name string) {
+	if s.checked != nil {
+		s.checked(name)
 	}
-	f, err := s.root.OpenFile(filepath.FromSlash(key), os.O_RDONLY|openFlags, 0)
-	if err != nil {
-		return nil, nil, missing(err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("not a regular file (mode %v)", fi.Mode())
-	}
-	return f, fi, nil
+}
+
+func notRegular(fi fs.FileInfo) error {
+	return fmt.Errorf("not a regular file (mode %v)", fi.Mode())
 }
 
 // Replace implements store.Store: a temporary file in dst's directory,
@@ -415,9 +423,12 @@ func (s *Store) changeDir(ctx context.Context, dir string, change func() error) 
 // Link implements store.Linker with a hard link, made under the same
 // directory lock as Write, then the directory synced. Only a regular file
 // is linked, and only within its directory; anything else gives an error
-// wrapping errors.ErrUnsupported, as does a link the file system refuses
-// (no hard links, protected_hardlinks, too many links): linking a
-// symbolic link would keep the link, not the bytes.
+// wrapping errors.ErrUnsupported (linking a symbolic link would keep the
+// link, not the bytes), as does a link the file system refuses for this
+// file or this file system (no hard links, protected_hardlinks, too many
+// links). A link that fails otherwise (no space, I/O error, read-only file
+// system) gives that error, which is not ErrUnsupported: a copy would fail
+// too.
 func (s *Store) Link(ctx context.Context, dst, src, ifVersion string) error {
 	if err := s.link(ctx, dst, src, ifVersion); err != nil {
 		return fmt.Errorf("local: link %q to %q: %w", dst, src, err)
@@ -464,19 +475,25 @@ func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
 	})
 }
 
-// linkError is the error of a failed hard link to dst. Apart from a dst
-// that exists (ErrChanged) or a src that vanished (ErrNotExist), a link
-// that failed made nothing, whatever the cause (a file system without
-// hard links, protected_hardlinks, too many links): it wraps
-// errors.ErrUnsupported, so that the caller copies instead.
+// linkError is the error of a failed hard link to dst. A dst that exists
+// gives ErrChanged, a src that vanished ErrNotExist. A link refused for
+// this file or this file system (linkRefused: no hard links there,
+// protected_hardlinks, another device, too many links) made nothing and
+// wraps errors.ErrUnsupported, so that the caller copies instead. Any
+// other failure (no space, quota, I/O error, read-only file system, no
+// write permission on the directory) is one a copy would share: it comes
+// back as it is, cause kept, and is not ErrUnsupported.
 func linkError(err error, dst string) error {
 	switch err := missing(err); {
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("%w: %q exists (%w)", store.ErrChanged, dst, fs.ErrExist)
 	case errors.Is(err, store.ErrNotExist), errors.Is(err, errors.ErrUnsupported):
 		return err
+	case linkRefused(err):
+		return fmt.Errorf("%w: the file system refuses this hard link: %w", errors.ErrUnsupported, err)
+	default:
+		return err
 	}
-	return fmt.Errorf("%w: %w", errors.ErrUnsupported, err)
 }
 
 // missing makes an error that says a path is not there wrap

@@ -9,10 +9,14 @@ import (
 	"os"
 )
 
-// openFlags is empty outside unix, where there is no O_NONBLOCK to ask for.
-const openFlags = 0
-
 func isNotDir(error) bool { return false }
+
+// linkRefused takes any failed hard link for one the file system refuses,
+// so that a copy is tried: outside unix the causes are not told apart
+// (Windows reports a FAT volume's lack of hard links as
+// ERROR_INVALID_FUNCTION), and a copy that fails for the same cause
+// reports it then.
+func linkRefused(error) bool { return true }
 
 // syncDir does nothing where directories cannot be synced.
 func syncDir(*os.Root, string) error { return nil }

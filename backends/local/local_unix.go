@@ -13,12 +13,25 @@ import (
 	"time"
 )
 
-// openFlags makes opening a FIFO return at once instead of waiting for a
-// writer; Open then refuses it as not a regular file.
-const openFlags = syscall.O_NONBLOCK
-
 func isNotDir(err error) bool {
 	return errors.Is(err, syscall.ENOTDIR)
+}
+
+// linkRefused tells whether a hard link failed because this file or this
+// file system cannot be hard-linked, so that a copy may do instead:
+// another device (EXDEV), too many links (EMLINK), protected_hardlinks or
+// a file system without hard links (EPERM), no link operation at all
+// (ENOTSUP, EOPNOTSUPP, ENOSYS: errors.ErrUnsupported already). EACCES is
+// not among them: it means no write permission on the directory or no
+// search permission on the way, which a copy into the same directory
+// would meet too.
+func linkRefused(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EXDEV, syscall.EMLINK, syscall.EPERM} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return errors.Is(err, errors.ErrUnsupported)
 }
 
 // syncDir makes a rename in dir durable.

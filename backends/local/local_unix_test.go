@@ -71,6 +71,42 @@ func TestSymlinkInsideRoot(t *testing.T) {
 	assert.ErrorIs(t, err, store.ErrNotExist)
 }
 
+// Open follows symbolic links at the end of a key as os.Root does: one
+// after another, ".." taken from where the link's directory really is
+// (here "d" is a link to "e/f", so "d/up.json" -> "../x.json" is
+// "e/x.json"), never out of the directory, never in a loop.
+func TestOpenFollowsLinksAsOsRootDoes(t *testing.T) {
+	dir := newDir(t, map[string][]byte{
+		"x.json":     []byte("lexical"),
+		"e/x.json":   []byte("physical"),
+		"e/f/t.json": []byte("target"),
+	})
+	for link, target := range map[string]string{
+		"d":          "e/f",
+		"chain.json": "d/t.json",
+		"two.json":   "chain.json",
+		"d/up.json":  "../x.json",
+		"out.json":   "../outside.json",
+		"abs.json":   filepath.Join(dir, "x.json"),
+		"loop.json":  "loop2.json",
+		"loop2.json": "loop.json",
+	} {
+		name := filepath.Join(dir, filepath.FromSlash(link))
+		require.NoError(t, os.Symlink(target, name))
+	}
+	s := open(t, dir)
+
+	for key, want := range map[string]string{"two.json": "target", "d/up.json": "physical", "d/t.json": "target"} {
+		assert.Equal(t, want, string(storetest.Read(t, s, key)), key)
+	}
+	for _, key := range []string{"out.json", "abs.json", "loop.json"} {
+		_, err := s.Open(context.Background(), key)
+		require.Error(t, err, key)
+		assert.Contains(t, err.Error(), `"`+key+`"`)
+		assert.NotErrorIs(t, err, store.ErrNotExist, key)
+	}
+}
+
 // A FIFO, a socket or a device is listed, with size 0, so that recovery
 // reports the session it stands in for; Open refuses it and never blocks.
 func TestSpecialFilesListedButNeverOpened(t *testing.T) {
