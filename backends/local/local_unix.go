@@ -36,7 +36,7 @@ func linkRefused(err error) bool {
 
 // syncDir makes a rename in dir durable.
 func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
+	d, err := openDir(root, dir)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func fileVersion(fi fs.FileInfo) string {
 // would hold it for ever. waiting is called once, with the holder, if the
 // lock is taken.
 func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holder string)) (func(), error) {
-	d, err := root.Open(dir)
+	d, err := openDir(root, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ const maxLockPause = 50 * time.Millisecond
 
 // lockHolder describes who holds dir's flock, for an error message.
 func lockHolder(root *os.Root, dir string) string {
-	d, err := root.Open(dir)
+	d, err := openDir(root, dir)
 	if err != nil {
 		return "held by another process"
 	}
@@ -125,4 +125,11 @@ func lockStripe(dir string) int {
 	h := fnv.New32a()
 	h.Write([]byte(dir))
 	return int(h.Sum32() % dirLockStripes)
+}
+
+// openDir opens dir of root as a directory only: O_DIRECTORY is checked
+// before any driver's open, so a FIFO or a device renamed over a directory
+// is neither opened nor waited for (O_NONBLOCK).
+func openDir(root *os.Root, dir string) (*os.File, error) {
+	return root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 }
