@@ -19,8 +19,21 @@
 // a regular file, the link's target left alone; one that leads outside is
 // refused.
 //
+// A file written over another keeps that one's owner, group and
+// permission bits; a new file copied from another (Replace, or Write with
+// WriteOptions.PermOf) gets that one's; any other new file is the
+// process's, mode 0644. So a store of an application's user, mode 0600,
+// stays the application's when root recovers it. Where the process may
+// not give a file its owner (it is not root and the owner is another
+// user: EPERM), the file is written with the process's owner and group,
+// its mode still kept, and the Store says so once, at Warn level on its
+// logger (see WithLogger), naming its directory, the first owner it could
+// not give and the cause. Outside unix files have no owner here; only the
+// permission bits are kept.
+//
 // Link makes a hard link, so that recovery keeps the file a restore replaces
-// without copying it or allocating a new file.
+// without copying it or allocating a new file; the link is the same file,
+// owner and mode included.
 package local
 
 import (
@@ -29,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -54,6 +68,29 @@ type Store struct {
 	// or as a file system without hard links does.
 	syncDir  func(root *os.Root, dir string) error
 	hardLink func(oldname, newname string) error
+	// chown gives a temporary file its owner (fchown); tests make it
+	// fail, as it does for a process that is not root.
+	chown func(f *os.File, uid, gid int) error
+	// logger hears, once (ownerOnce), that files could not be given
+	// their owner.
+	logger    *slog.Logger
+	ownerOnce sync.Once
+}
+
+// An Option configures a Store opened by New.
+type Option func(*Store)
+
+// WithLogger sets the logger a Store warns on, at Warn level, of what it
+// could not do but did not fail for: today only that it could not give
+// the files it writes their owner, said once per Store. The default is
+// slog.Default(); slog.New(slog.DiscardHandler) silences it. A nil
+// logger keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.logger = l
+		}
+	}
 }
 
 // dirLockStripes is the number of in-process directory locks.
@@ -65,8 +102,8 @@ var (
 )
 
 // New opens the store held by dir, which must be an existing, readable
-// directory. Close releases it.
-func New(dir string) (*Store, error) {
+// directory, configured by opts. Close releases it.
+func New(dir string, opts ...Option) (*Store, error) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -84,7 +121,11 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	return &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link}, nil
+	s := &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, chown: (*os.File).Chown, logger: slog.Default()}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
 
 func readable(root *os.Root) error {
@@ -240,8 +281,9 @@ func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, er
 
 // Replace implements store.Store: a temporary file in dst's directory,
 // synced and renamed over dst, then the directory synced. The new dst keeps
-// the permission bits of the old one; a new dst gets those of src, so a copy
-// is never more widely readable than its source. An error from the final
+// the owner, group and permission bits of the old one; a new dst gets
+// those of src, so a copy is never more widely readable than its source
+// (the owner as the package documentation says). An error from the final
 // directory sync wraps store.ErrNotDurable: dst already holds the new
 // bytes, which may not survive a crash.
 func (s *Store) Replace(ctx context.Context, dst, src string) error {
@@ -266,7 +308,7 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 		return fmt.Errorf("open source: %w", err)
 	}
 	defer in.Close()
-	return s.put(ctx, dst, in, srcInfo.Mode().Perm(), store.WriteOptions{})
+	return s.put(ctx, dst, in, attrsOf(srcInfo), store.WriteOptions{})
 }
 
 // Write implements store.Writer the way Replace works, with the
@@ -275,8 +317,10 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // Replace, Link and Delete of this package takes, in any process (after a
 // mutex within the process). A writer that does not
 // take it can still change the file between the check and the rename, a
-// window of a few system calls. A new file gets mode 0644, or the
-// permissions of opts.PermOf.
+// window of a few system calls. A file written over another keeps its
+// owner, group and permission bits; a new file gets those of opts.PermOf,
+// or else the process's owner and mode 0644 (the owner as the package
+// documentation says).
 //
 // The version is the file's device, inode, size and modification time
 // (nanoseconds): a rename over the file, or a write that changes its size
@@ -285,7 +329,7 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 	if err := store.ValidateKey(key); err != nil {
 		return fmt.Errorf("local: write: %w", err)
 	}
-	if err := s.put(ctx, key, r, 0o644, opts); err != nil {
+	if err := s.put(ctx, key, r, fileAttrs{perm: 0o644}, opts); err != nil {
 		return fmt.Errorf("local: write %q: %w", key, err)
 	}
 	return nil
@@ -432,31 +476,40 @@ func missing(err error) error {
 	return err
 }
 
+// fileAttrs are what a written file gets besides its bytes: permission
+// bits and, where files have owners and owned is set, an owner and group.
+type fileAttrs struct {
+	perm     fs.FileMode
+	uid, gid int
+	owned    bool
+}
+
 // put gives dst the bytes of r through a temporary file renamed into
-// place, if opts' preconditions hold. perm is the mode of a new dst.
-func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMode, opts store.WriteOptions) error {
+// place, if opts' preconditions hold. A dst that exists keeps its
+// attributes; a new one gets those of opts.PermOf, else like.
+func (s *Store) put(ctx context.Context, dst string, r io.Reader, like fileAttrs, opts store.WriteOptions) error {
 	dstName := filepath.FromSlash(dst)
 	dir := filepath.Dir(dstName)
 	switch fi, err := s.root.Stat(dstName); {
 	case err == nil && !fi.Mode().IsRegular():
 		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
 	case err == nil:
-		perm = fi.Mode().Perm()
+		like = attrsOf(fi)
 	case !errors.Is(missing(err), store.ErrNotExist):
 		return fmt.Errorf("stat destination: %w", err)
 	case opts.PermOf != "":
 		fi, err := s.root.Stat(filepath.FromSlash(opts.PermOf))
 		if err != nil {
-			return fmt.Errorf("stat %q for the permissions of a new file: %w", opts.PermOf, missing(err))
+			return fmt.Errorf("stat %q for the owner and permissions of a new file: %w", opts.PermOf, missing(err))
 		}
-		perm = fi.Mode().Perm()
+		like = attrsOf(fi)
 	}
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create destination directory: %w", err)
 	}
 
 	tmpName := filepath.Join(dir, fileops.TempName(filepath.Base(dstName)))
-	tmp, err := s.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp, err := s.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, like.perm)
 	if err != nil {
 		return fmt.Errorf("create temporary file: %w", err)
 	}
@@ -469,8 +522,13 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 			s.root.Remove(tmpName)
 		}
 	}()
+	// The owner before the mode, as chown may clear mode bits, and both
+	// before the bytes, which are never readable by more than like says.
+	if err := s.giveOwner(tmp, dst, like); err != nil {
+		return err
+	}
 	// The creation mode went through the umask.
-	if err := tmp.Chmod(perm); err != nil {
+	if err := tmp.Chmod(like.perm); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}
 	if err := fileops.Copy(ctx, tmp, r); err != nil {
@@ -561,4 +619,13 @@ func (s *Store) commit(tmpName, dstName string, opts store.WriteOptions) error {
 		return fmt.Errorf("rename temporary file: %w", err)
 	}
 	return nil
+}
+
+// ownerNotGiven says, once per Store, that the file written for key could
+// not be given the owner uid:gid, and why.
+func (s *Store) ownerNotGiven(key string, uid, gid int, err error) {
+	s.ownerOnce.Do(func() {
+		s.logger.Warn("local: may not give files the owner of those they replace or copy; they get this process's owner and group, mode kept (said once per store)",
+			"dir", s.dir, "key", key, "owner", fmt.Sprintf("%d:%d", uid, gid), "err", err)
+	})
 }
