@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
@@ -31,21 +32,40 @@ const Supported = `a directory path or file:///path (a local directory); ` +
 	`query parameters such as region=, endpoint=, use_path_style=true, ` +
 	`disable_https=true, and prefix=folder/ to scope the scan); mem:// (an empty in-memory bucket)`
 
-// Open returns the store that location names, and a function that releases
-// it. Cloud credentials come from each SDK's default chain (environment,
-// shared config, instance metadata), never from the location. The error
-// names the location with any secret parameter masked (see Redact), and
-// says why it cannot be opened.
-func Open(ctx context.Context, location string) (store.Store, func() error, error) {
+// An Option configures the store Open returns.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+}
+
+// WithLogger sets the logger the store warns on of what it could not do
+// but did not fail for: a local directory's says once that it could not
+// keep the owner of the files it replaces (see local.WithLogger). Without
+// it, or with nil, that is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
+}
+
+// Open returns the store that location names, configured by opts, and a
+// function that releases it. Cloud credentials come from each SDK's
+// default chain (environment, shared config, instance metadata), never
+// from the location. The error names the location with any secret
+// parameter masked (see Redact), and says why it cannot be opened.
+func Open(ctx context.Context, location string, opts ...Option) (store.Store, func() error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	if location == "" {
 		return nil, nil, errors.New("empty location: give a directory path or a URL (" + Supported + ")")
 	}
 	scheme, isURL := urlScheme(location)
 	if !isURL {
-		return openLocal(location)
+		return openLocal(location, o)
 	}
 	var conds blobstore.Conditions
 	switch scheme {
@@ -54,7 +74,7 @@ func Open(ctx context.Context, location string) (store.Store, func() error, erro
 		if err != nil {
 			return nil, nil, err
 		}
-		return openLocal(dir)
+		return openLocal(dir, o)
 	case "mem":
 	case "s3":
 		conds = s3cond.Conditions{}
@@ -69,15 +89,15 @@ func Open(ctx context.Context, location string) (store.Store, func() error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("location %q: %w", Redact(location), scrub(err, location))
 	}
-	var opts []blobstore.Option
+	var bopts []blobstore.Option
 	if conds != nil {
-		opts = append(opts, blobstore.WithConditions(conds))
+		bopts = append(bopts, blobstore.WithConditions(conds))
 	}
-	return blobstore.New(b, opts...), b.Close, nil
+	return blobstore.New(b, bopts...), b.Close, nil
 }
 
-func openLocal(dir string) (store.Store, func() error, error) {
-	s, err := local.New(dir)
+func openLocal(dir string, o options) (store.Store, func() error, error) {
+	s, err := local.New(dir, local.WithLogger(o.logger))
 	if err != nil {
 		return nil, nil, err
 	}

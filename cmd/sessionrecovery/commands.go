@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/c0fe5641/sessionrecovery/backends"
 	"github.com/c0fe5641/sessionrecovery/recovery"
@@ -102,12 +103,40 @@ func openLocation(ctx context.Context, cmd string, args []string, stderr io.Writ
 	if len(args) != 1 {
 		return nil, nil, usageError(stderr, cmd, "want one LOCATION, got %d argument(s)", len(args))
 	}
-	s, closeFn, err := backends.Open(ctx, args[0])
+	s, closeFn, err := backends.Open(ctx, args[0], backends.WithLogger(warnings(stderr, cmd)))
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)
 		return nil, nil, exitUsage
 	}
 	return s, closeFn, exitOK
+}
+
+// warnings is the logger the store warns on: one line on stderr per
+// warning, "sessionrecovery CMD: level=WARN msg=... key=value ...", like
+// the command's other messages there.
+func warnings(stderr io.Writer, cmd string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(&linePrefixer{w: stderr, prefix: "sessionrecovery " + cmd + ": "}, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{} // stderr is read now, by a person or a log that stamps it
+			}
+			return a
+		},
+	}))
+}
+
+// linePrefixer writes each line it is given (slog's handlers write one
+// record, one line, at a time) after a prefix, in one write.
+type linePrefixer struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p *linePrefixer) Write(b []byte) (int, error) {
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRun bool, stdout, stderr io.Writer) int {
