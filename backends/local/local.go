@@ -23,13 +23,14 @@
 // permission bits; a new file copied from another (Replace, or Write with
 // WriteOptions.PermOf) gets that one's; any other new file is the
 // process's, mode 0644. So a store of an application's user, mode 0600,
-// stays the application's when root recovers it. Where the process may
-// not give a file its owner (it is not root and the owner is another
-// user: EPERM), the file is written with the process's owner and group,
-// its mode still kept, and the Store says so once, at Warn level on its
-// logger (see WithLogger), naming its directory, the first owner it could
-// not give and the cause. Outside unix files have no owner here; only the
-// permission bits are kept.
+// stays the application's when root recovers it. A process writing files
+// that are its own never changes owners. Where the process may not give a
+// file its owner (EPERM: it is not root and the owner is another user;
+// EINVAL: the owner has no id in its user namespace), the file is written
+// with the process's owner and group, its mode still kept, and the Store
+// says so once, at Warn level on its logger (see WithLogger), naming its
+// directory, the first owner it could not give and the cause. Outside
+// unix files have no owner here; only the permission bits are kept.
 //
 // Link makes a hard link, so that recovery keeps the file a restore replaces
 // without copying it or allocating a new file; the link is the same file,
