@@ -44,27 +44,32 @@ func ownerTestStore(t *testing.T, err error) (s *Store, dir string, logged *byte
 	return s, dir, logged, chowns
 }
 
-// Where the process may not give a file its owner (EPERM: not root), the
-// write still happens, with the process's owner and the mode kept, and the
-// store says so once, naming its directory, the owner and the cause.
+// Where the process may not give a file its owner (EPERM: not root;
+// EINVAL: an owner unmapped in its user namespace), the write still
+// happens, with the process's owner and the mode kept, and the store says
+// so once, naming its directory, the owner and the cause.
 func TestOwnerNotPermittedWritesAndSaysSoOnce(t *testing.T) {
-	s, dir, logged, chowns := ownerTestStore(t, syscall.EPERM)
-	ctx := context.Background()
-	for _, key := range []string{"a.json", "b.json", "c.json"} {
-		require.NoError(t, s.Write(ctx, key, strings.NewReader("new"), store.WriteOptions{}), key)
-		b, err := os.ReadFile(filepath.Join(dir, key))
-		require.NoError(t, err)
-		assert.Equal(t, "new", string(b), "%s written", key)
-		fi, err := os.Stat(filepath.Join(dir, key))
-		require.NoError(t, err)
-		assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "%s keeps its mode", key)
-		assert.Equal(t, uint32(os.Geteuid()), fi.Sys().(*syscall.Stat_t).Uid, "%s is the process's", key)
-	}
-	assert.Equal(t, 3, *chowns, "each write tried")
-	out := logged.String()
-	assert.Equal(t, 1, strings.Count(out, "\n"), "said once:\n%s", out)
-	for _, want := range []string{"level=WARN", dir, "owner=65534:65534", "operation not permitted"} {
-		assert.Contains(t, out, want)
+	for _, errno := range []syscall.Errno{syscall.EPERM, syscall.EINVAL} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			s, dir, logged, chowns := ownerTestStore(t, errno)
+			ctx := context.Background()
+			for _, key := range []string{"a.json", "b.json", "c.json"} {
+				require.NoError(t, s.Write(ctx, key, strings.NewReader("new"), store.WriteOptions{}), key)
+				b, err := os.ReadFile(filepath.Join(dir, key))
+				require.NoError(t, err)
+				assert.Equal(t, "new", string(b), "%s written", key)
+				fi, err := os.Stat(filepath.Join(dir, key))
+				require.NoError(t, err)
+				assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "%s keeps its mode", key)
+				assert.Equal(t, uint32(os.Geteuid()), fi.Sys().(*syscall.Stat_t).Uid, "%s is the process's", key)
+			}
+			assert.Equal(t, 3, *chowns, "each write tried")
+			out := logged.String()
+			assert.Equal(t, 1, strings.Count(out, "\n"), "said once:\n%s", out)
+			for _, want := range []string{"level=WARN", dir, "owner=65534:65534", errno.Error()} {
+				assert.Contains(t, out, want)
+			}
+		})
 	}
 }
 

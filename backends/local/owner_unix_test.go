@@ -31,8 +31,6 @@ type attrs struct {
 	Perm     os.FileMode
 }
 
-func (a attrs) String() string { return fmt.Sprintf("%d:%d %v", a.UID, a.GID, a.Perm) }
-
 func attrsOf(t *testing.T, dir, name string) attrs {
 	t.Helper()
 	fi, err := os.Stat(filepath.Join(dir, name))
