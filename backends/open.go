@@ -33,8 +33,8 @@ const Supported = `a directory path or file:///path (a local directory); ` +
 	`query parameters such as region=, endpoint=, use_path_style=true, ` +
 	`disable_https=true, and prefix=folder/ to scope the scan); mem:// (an empty in-memory bucket)`
 
-// Open returns the store that location names, and a function that releases
-// it. Cloud credentials come from each SDK's default chain (environment,
+// Open returns the store that location names, configured by opts, and a
+// function that releases it. Cloud credentials come from each SDK's default chain (environment,
 // shared config, instance metadata), never from the location. The error
 // names the location with any secret parameter masked (see Redact), and
 // says why it cannot be opened.
@@ -89,9 +89,10 @@ type config struct {
 	local []local.Option
 }
 
-// WithLogger sends the store's notices to l (for a local directory: a
-// write waiting for a lock another process holds, and what it could not
-// do but did without). The default is slog.Default().
+// WithLogger sends the store's notices to l: for a local directory, a
+// write waiting for a lock another process holds, and (once) that it could
+// not keep the owner of the files it writes (see local.WithLogger). The
+// default, and a nil l, is slog.Default(). Buckets have nothing to say.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.local = append(c.local, local.WithLogger(l)) }
 }

@@ -23,8 +23,22 @@
 // a regular file, the link's target left alone; one that leads outside is
 // refused.
 //
+// A file written over another keeps that one's owner, group and
+// permission bits; a new file copied from another (Replace, or Write with
+// WriteOptions.PermOf) gets that one's; any other new file is the
+// process's, mode 0644. So a store of an application's user, mode 0600,
+// stays the application's when root recovers it. A process writing files
+// that are its own never changes owners. Where the process may not give a
+// file its owner (EPERM: it is not root and the owner is another user;
+// EINVAL: the owner has no id in its user namespace), the file is written
+// with the process's owner and group, its mode still kept, and the Store
+// says so once, at Warn level on its logger (see WithLogger), naming its
+// directory, the first owner it could not give and the cause. Outside
+// unix files have no owner here; only the permission bits are kept.
+//
 // Link makes a hard link, so that recovery keeps the file a restore replaces
-// without copying it or allocating a new file.
+// without copying it or allocating a new file; the link is the same file,
+// owner and mode included.
 //
 // Write, Replace, Link and Delete change a directory under an exclusive
 // flock(2) of it, which they wait for no longer than the lock timeout
@@ -74,9 +88,15 @@ type Store struct {
 	// open. Tests take /proc away, and rename files in between.
 	reopenDir string
 	checked   func(name string)
+	// chown gives a temporary file its owner (fchown); tests make it
+	// fail, as it does for a process that is not root.
+	chown func(f *os.File, uid, gid int) error
 
 	lockTimeout time.Duration
-	log         *slog.Logger
+	// logger hears of lock waits, and once (ownerOnce) that files could
+	// not be given their owner.
+	logger    *slog.Logger
+	ownerOnce sync.Once
 }
 
 // An Option configures a Store made by New.
@@ -93,11 +113,18 @@ func WithLockTimeout(d time.Duration) Option {
 	return func(s *Store) { s.lockTimeout = d }
 }
 
-// WithLogger sends the store's notices to l: that a write waits for a
-// directory lock another process holds, and (once per store) anything it
-// could not do but did without. The default is slog.Default().
+// WithLogger sends the store's notices to l: at Info level, that a write
+// waits for a directory lock another process holds; at Warn level, once
+// per Store, that it could not give the files it writes their owner. Each
+// message says it all; its attributes repeat the parts for structured
+// logs. The default is slog.Default(); slog.New(slog.DiscardHandler)
+// silences it, and a nil l keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Store) { s.log = l }
+	return func(s *Store) {
+		if l != nil {
+			s.logger = l
+		}
+	}
 }
 
 // DefaultLockTimeout is how long a write waits for a directory's lock
@@ -119,7 +146,7 @@ var (
 )
 
 // New opens the store held by dir, which must be an existing, readable
-// directory. Close releases it.
+// directory, configured by opts. Close releases it.
 func New(dir string, opts ...Option) (*Store, error) {
 	fi, err := os.Stat(dir)
 	switch {
@@ -138,15 +165,15 @@ func New(dir string, opts ...Option) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("local: store directory %q is not readable: %w", dir, err)
 	}
-	s := &Store{dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, reopenDir: procSelfFD, lockTimeout: DefaultLockTimeout}
+	s := &Store{
+		dir: dir, root: root, syncDir: syncDir, hardLink: root.Link, chown: (*os.File).Chown,
+		reopenDir: procSelfFD, lockTimeout: DefaultLockTimeout, logger: slog.Default(),
+	}
 	for i := range s.dirLocks {
 		s.dirLocks[i] = make(chan struct{}, 1)
 	}
 	for _, opt := range opts {
 		opt(s)
-	}
-	if s.log == nil {
-		s.log = slog.Default()
 	}
 	return s, nil
 }
@@ -303,8 +330,9 @@ func notRegular(fi fs.FileInfo) error {
 
 // Replace implements store.Store: a temporary file in dst's directory,
 // synced and renamed over dst, then the directory synced. The new dst keeps
-// the permission bits of the old one; a new dst gets those of src, so a copy
-// is never more widely readable than its source. An error from the final
+// the owner, group and permission bits of the old one; a new dst gets
+// those of src, so a copy is never more widely readable than its source
+// (the owner as the package documentation says). An error from the final
 // directory sync wraps store.ErrNotDurable: dst already holds the new
 // bytes, which may not survive a crash.
 func (s *Store) Replace(ctx context.Context, dst, src string) error {
@@ -329,7 +357,7 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 		return fmt.Errorf("open source: %w", err)
 	}
 	defer in.Close()
-	return s.put(ctx, dst, in, srcInfo.Mode().Perm(), store.WriteOptions{})
+	return s.put(ctx, dst, in, attrsOf(srcInfo), store.WriteOptions{})
 }
 
 // Write implements store.Writer the way Replace works, with the
@@ -340,8 +368,10 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // take it can still change the file between the check and the rename, a
 // window of a few system calls. The wait for the lock ends with ctx, or
 // after the lock timeout with an error wrapping ErrLockTimeout; either
-// way nothing is changed. A new file gets mode 0644, or the
-// permissions of opts.PermOf.
+// way nothing is changed. A file written over another keeps its owner,
+// group and permission bits; a new file gets those of opts.PermOf, or
+// else the process's owner and mode 0644 (the owner as the package
+// documentation says).
 //
 // The version is the file's device, inode, size and modification time
 // (nanoseconds): a rename over the file, or a write that changes its size
@@ -350,7 +380,7 @@ func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.W
 	if err := store.ValidateKey(key); err != nil {
 		return fmt.Errorf("local: write: %w", err)
 	}
-	if err := s.put(ctx, key, r, 0o644, opts); err != nil {
+	if err := s.put(ctx, key, r, fileAttrs{perm: 0o644}, opts); err != nil {
 		return fmt.Errorf("local: write %q: %w", key, err)
 	}
 	return nil
@@ -506,31 +536,40 @@ func missing(err error) error {
 	return err
 }
 
+// fileAttrs are what a written file gets besides its bytes: permission
+// bits and, where files have owners and owned is set, an owner and group.
+type fileAttrs struct {
+	perm     fs.FileMode
+	uid, gid int
+	owned    bool
+}
+
 // put gives dst the bytes of r through a temporary file renamed into
-// place, if opts' preconditions hold. perm is the mode of a new dst.
-func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMode, opts store.WriteOptions) error {
+// place, if opts' preconditions hold. A dst that exists keeps its
+// attributes; a new one gets those of opts.PermOf, else like.
+func (s *Store) put(ctx context.Context, dst string, r io.Reader, like fileAttrs, opts store.WriteOptions) error {
 	dstName := filepath.FromSlash(dst)
 	dir := filepath.Dir(dstName)
 	switch fi, err := s.root.Stat(dstName); {
 	case err == nil && !fi.Mode().IsRegular():
 		return fmt.Errorf("destination is not a regular file (mode %v)", fi.Mode())
 	case err == nil:
-		perm = fi.Mode().Perm()
+		like = attrsOf(fi)
 	case !errors.Is(missing(err), store.ErrNotExist):
 		return fmt.Errorf("stat destination: %w", err)
 	case opts.PermOf != "":
 		fi, err := s.root.Stat(filepath.FromSlash(opts.PermOf))
 		if err != nil {
-			return fmt.Errorf("stat %q for the permissions of a new file: %w", opts.PermOf, missing(err))
+			return fmt.Errorf("stat %q for the owner and permissions of a new file: %w", opts.PermOf, missing(err))
 		}
-		perm = fi.Mode().Perm()
+		like = attrsOf(fi)
 	}
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create destination directory: %w", err)
 	}
 
 	tmpName := filepath.Join(dir, fileops.TempName(filepath.Base(dstName)))
-	tmp, err := s.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp, err := s.root.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, like.perm)
 	if err != nil {
 		return fmt.Errorf("create temporary file: %w", err)
 	}
@@ -543,8 +582,13 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, perm fs.FileMo
 			s.root.Remove(tmpName)
 		}
 	}()
+	// The owner before the mode, as chown may clear mode bits, and both
+	// before the bytes, which are never readable by more than like says.
+	if err := s.giveOwner(tmp, dst, like); err != nil {
+		return err
+	}
 	// The creation mode went through the umask.
-	if err := tmp.Chmod(perm); err != nil {
+	if err := tmp.Chmod(like.perm); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}
 	if err := fileops.Copy(ctx, tmp, r); err != nil {
@@ -598,7 +642,7 @@ func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
 		}
 	}
 	unlock, err := flockDir(wait, s.root, dir, func(holder string) {
-		s.log.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", filepath.Join(s.dir, dir), holder, timeout),
+		s.logger.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", filepath.Join(s.dir, dir), holder, timeout),
 			"dir", filepath.Join(s.dir, dir), "holder", holder, "timeout", timeout)
 	})
 	if err != nil {
@@ -667,4 +711,14 @@ func (s *Store) commit(tmpName, dstName string, opts store.WriteOptions) error {
 		return fmt.Errorf("rename temporary file: %w", err)
 	}
 	return nil
+}
+
+// ownerNotGiven says, once per Store, that the file written for key could
+// not be given the owner uid:gid, and why.
+func (s *Store) ownerNotGiven(key string, uid, gid int, err error) {
+	s.ownerOnce.Do(func() {
+		s.logger.Warn(fmt.Sprintf("may not keep the owners of the files written in %s: %q is now owned by this process, not by %d:%d (%v); modes are kept; said once",
+			s.dir, key, uid, gid, err),
+			"dir", s.dir, "key", key, "owner", fmt.Sprintf("%d:%d", uid, gid), "err", err)
+	})
 }

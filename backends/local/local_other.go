@@ -21,6 +21,15 @@ func linkRefused(error) bool { return true }
 // syncDir does nothing where directories cannot be synced.
 func syncDir(*os.Root, string) error { return nil }
 
+// attrsOf returns the permission bits of the file fi describes: files
+// have no owner here.
+func attrsOf(fi fs.FileInfo) fileAttrs {
+	return fileAttrs{perm: fi.Mode().Perm()}
+}
+
+// giveOwner does nothing: files have no owner here.
+func (*Store) giveOwner(*os.File, string, fileAttrs) error { return nil }
+
 func fileVersion(fi fs.FileInfo) string {
 	return fmt.Sprintf("%x:%x", fi.Size(), fi.ModTime().UnixNano())
 }

@@ -47,6 +47,43 @@ func syncDir(root *os.Root, dir string) error {
 	return err
 }
 
+// attrsOf returns the owner, group and permission bits of the file fi
+// describes.
+func attrsOf(fi fs.FileInfo) fileAttrs {
+	a := fileAttrs{perm: fi.Mode().Perm()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		a.uid, a.gid, a.owned = int(st.Uid), int(st.Gid), true
+	}
+	return a
+}
+
+// giveOwner gives tmp, the temporary file written for key, the owner and
+// group a says, if they are not its own already: a process saving its own
+// files never asks. Where the process may not (EPERM: it is not root;
+// EINVAL: the owner has no id in its user namespace), tmp stays its own
+// and the Store says so once; any other failure is an error.
+func (s *Store) giveOwner(tmp *os.File, key string, a fileAttrs) error {
+	if !a.owned {
+		return nil
+	}
+	fi, err := tmp.Stat()
+	if err != nil {
+		return fmt.Errorf("stat temporary file: %w", err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == a.uid && int(st.Gid) == a.gid {
+		return nil
+	}
+	err = s.chown(tmp, a.uid, a.gid)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EINVAL):
+		s.ownerNotGiven(key, a.uid, a.gid, err)
+		return nil
+	}
+	return fmt.Errorf("give temporary file the owner %d:%d: %w", a.uid, a.gid, err)
+}
+
 // fileVersion identifies the file fi describes: a rename over it changes
 // the inode, a write its size or modification time.
 func fileVersion(fi fs.FileInfo) string {

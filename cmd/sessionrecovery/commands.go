@@ -110,7 +110,7 @@ func openLocation(ctx context.Context, set *settings, cmd string, args []string,
 		return nil, nil, usageError(stderr, cmd, "--lock-timeout must not be negative, got %v", set.lockTimeout)
 	}
 	s, closeFn, err := backends.Open(ctx, args[0],
-		backends.WithLogger(noticeLogger(stderr)),
+		backends.WithLogger(noticeLogger(stderr, cmd)),
 		backends.WithLockTimeout(set.lockTimeout))
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)

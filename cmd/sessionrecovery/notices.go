@@ -10,22 +10,24 @@ import (
 
 // noticeLogger is the logger the stores get: their notices (a write
 // waiting for a lock, an owner that could not be kept) go to stderr as one
-// line each, "sessionrecovery: MESSAGE". The stores' messages say it all;
+// line each, "sessionrecovery CMD: MESSAGE" ("warning: MESSAGE" at Warn
+// level and above), like the command's other messages there. The stores' messages say it all;
 // their attributes repeat it for structured logs, and are left out here.
-func noticeLogger(w io.Writer) *slog.Logger {
-	return slog.New(&noticeHandler{w: w, mu: new(sync.Mutex)})
+func noticeLogger(w io.Writer, cmd string) *slog.Logger {
+	return slog.New(&noticeHandler{w: w, prefix: "sessionrecovery " + cmd + ": ", mu: new(sync.Mutex)})
 }
 
 type noticeHandler struct {
-	w  io.Writer
-	mu *sync.Mutex // one line at a time, whichever goroutine logs
+	w      io.Writer
+	prefix string
+	mu     *sync.Mutex // one line at a time, whichever goroutine logs
 }
 
 func (h *noticeHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
 
 func (h *noticeHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString("sessionrecovery: ")
+	b.WriteString(h.prefix)
 	if r.Level >= slog.LevelWarn {
 		b.WriteString("warning: ")
 	}
