@@ -105,9 +105,11 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 
 // restoreOrphan writes the backup where the live document is missing,
 // only if it is still missing: the listing is a moment old, and an
-// application may have created it since.
+// application may have created it since. The new document gets the
+// backup's permissions (and owner, on stores that have them), so that it
+// is never more widely readable than the backup.
 func (w *worker) restoreOrphan(ctx context.Context, j job, bak counted, st *Status) {
-	err := w.putBackup(ctx, j, bak, store.WriteOptions{IfNotExist: true})
+	err := w.putBackup(ctx, j, bak, store.WriteOptions{IfNotExist: true, PermOf: j.Backup})
 	if !restored(err, st, "") {
 		st.fail(restoreError(err))
 	}

@@ -43,9 +43,10 @@ type WriteOptions struct {
 	IfVersion string
 	// IfNotExist writes only if the object does not exist.
 	IfNotExist bool
-	// PermOf, when set, names the key whose permissions a new object gets,
-	// on stores whose objects have them (files), so that a copy is never
-	// more widely readable than its source; other stores ignore it.
+	// PermOf, when set, names the key whose permissions (and owner and
+	// group, where the store has them and may set them) a new object
+	// gets, on stores whose objects have them (files), so that a copy is
+	// never more widely readable than its source; other stores ignore it.
 	PermOf string
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -181,4 +182,21 @@ func TestRecoveryKeepsOwnerGroupAndMode(t *testing.T) {
 			assert.Equal(t, app600, attrsOf(t, dir, "s.json.bak"), "the backup, untouched")
 		})
 	}
+}
+
+// An orphan (a backup whose live document is missing) restored with
+// RestoreOrphans is a new file: it takes the backup's owner, group and
+// mode, never the process's and 0644, so that a private session is not
+// made readable by every user.
+func TestRestoredOrphanIsNoMoreReadableThanItsBackup(t *testing.T) {
+	needRoot(t)
+	app600 := attrs{appUID, appGID, 0o600}
+	dir := t.TempDir()
+	require.NoError(t, os.Chown(dir, appUID, appGID))
+	ownedFile(t, dir, "s.json.bak", longDoc, app600)
+	st, err := recovery.Recover(context.Background(), open(t, dir), "s", recovery.Options{RestoreOrphans: true})
+	require.NoError(t, err)
+	require.NoError(t, st.Err)
+	require.True(t, st.Restored)
+	assert.Equal(t, app600, attrsOf(t, dir, "s.json"), "the restored orphan")
 }
