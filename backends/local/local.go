@@ -307,7 +307,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 // open opens key's regular file for reading, as Open and Replace's source
 // do; errors name neither the operation nor the key.
 func (s *Store) open(ctx context.Context, key string) (*os.File, fs.FileInfo, error) {
-	if err := store.ValidateKey(key); err != nil {
+	if err := validateKey(key); err != nil {
 		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -343,10 +343,10 @@ func (s *Store) Replace(ctx context.Context, dst, src string) error {
 }
 
 func (s *Store) replace(ctx context.Context, dst, src string) error {
-	if err := store.ValidateKey(dst); err != nil {
+	if err := validateKey(dst); err != nil {
 		return err
 	}
-	if err := store.ValidateKey(src); err != nil {
+	if err := validateKey(src); err != nil {
 		return err
 	}
 	if dst == src {
@@ -377,7 +377,7 @@ func (s *Store) replace(ctx context.Context, dst, src string) error {
 // (nanoseconds): a rename over the file, or a write that changes its size
 // or time, changes it. opts.PermOf is honoured.
 func (s *Store) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
-	if err := store.ValidateKey(key); err != nil {
+	if err := validateKey(key); err != nil {
 		return fmt.Errorf("local: write: %w", err)
 	}
 	if err := s.put(ctx, key, r, fileAttrs{perm: 0o644}, opts); err != nil {
@@ -396,7 +396,7 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.WriteOptions)
 }
 
 func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions) error {
-	if err := store.ValidateKey(key); err != nil {
+	if err := validateKey(key); err != nil {
 		return err
 	}
 	if opts.IfNotExist {
@@ -467,10 +467,10 @@ func (s *Store) Link(ctx context.Context, dst, src, ifVersion string) error {
 }
 
 func (s *Store) link(ctx context.Context, dst, src, ifVersion string) error {
-	if err := store.ValidateKey(dst); err != nil {
+	if err := validateKey(dst); err != nil {
 		return err
 	}
-	if err := store.ValidateKey(src); err != nil {
+	if err := validateKey(src); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
