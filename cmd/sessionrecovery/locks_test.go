@@ -21,9 +21,10 @@ import (
 )
 
 // lockedStore is a store of one shrunk session whose directory another
-// user (nobody, when the test runs as root) holds a shared flock(2) on, as
-// anyone who may read a directory can, until the test ends.
-func lockedStore(t *testing.T) string {
+// user (nobody, when the test runs as root) holds a flock(2) on until the
+// test ends: shared, as anyone who may read a directory can take it, or
+// exclusive, as a run stopped (SIGSTOP) while it writes holds it.
+func lockedStore(t *testing.T, mode string) string {
 	t.Helper()
 	flockTool, err := exec.LookPath("flock")
 	if err != nil {
@@ -35,7 +36,7 @@ func lockedStore(t *testing.T) string {
 		"s.json":     `{"messages":[]}`,
 		"s.json.bak": `{"messages":[1,2]}`,
 	})
-	args := []string{flockTool, "--shared", dir, "-c", "echo locked; exec cat"}
+	args := []string{flockTool, mode, dir, "-c", "echo locked; exec cat"}
 	if os.Geteuid() == 0 {
 		if setpriv, err := exec.LookPath("setpriv"); err == nil {
 			args = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, args...)
@@ -61,53 +62,59 @@ func lockedStore(t *testing.T) string {
 // that names the lock and its holder, once the lock timeout has passed;
 // nothing is changed.
 func TestLockHeldByAnotherUserFailsTheSessionNotTheMachine(t *testing.T) {
-	dir := lockedStore(t)
-	before := snapshot(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := buildCLI(ctx, t)
-
-	code, stdout, stderr := runCLIProcess(ctx, bin, "recover", "--lock-timeout", "10ms", dir)
-	assert.Equal(t, exitErrors, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	assert.Contains(t, stdout, "timed out waiting for the directory lock")
-	assert.Contains(t, stdout, "held by pid")
-	assert.Contains(t, stderr, "waiting for the lock of "+dir)
-	assert.Equal(t, before, snapshot(t, dir), "a session whose lock could not be had is left as it was")
+	for mode, held := range map[string]string{"--shared": "shared", "--exclusive": "exclusive"} {
+		t.Run(held, func(t *testing.T) {
+			dir := lockedStore(t, mode)
+			before := snapshot(t, dir)
+			code, stdout, stderr := runCLIProcess(ctx, bin, "recover", "--lock-timeout", "10ms", dir)
+			assert.Equal(t, exitErrors, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Contains(t, stdout, "timed out waiting for the directory lock")
+			assert.Contains(t, stdout, "(flock), "+held, "the holder is named")
+			assert.Contains(t, stderr, "waiting for the lock of "+dir)
+			assert.Equal(t, before, snapshot(t, dir), "a session whose lock could not be had is left as it was")
+		})
+	}
 }
 
-// SIGTERM ends a run that waits for a lock, promptly, with 143 and a word
-// on what was not done; nothing is changed.
+// SIGINT and SIGTERM end a run that waits for a lock, promptly, with 130
+// or 143 and a word on what was not done; nothing is changed.
 func TestSignalEndsARunWaitingForALock(t *testing.T) {
-	dir := lockedStore(t)
-	before := snapshot(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := buildCLI(ctx, t)
-
-	cmd := exec.CommandContext(ctx, bin, "recover", "--lock-timeout", "1h", dir)
-	stderr := &watch{needle: "waiting for the lock", seen: make(chan struct{})}
-	cmd.Stderr = stderr
-	require.NoError(t, cmd.Start())
-	select {
-	case <-stderr.seen:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("the run never said it waits for the lock")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := lockedStore(t, "--shared")
+			before := snapshot(t, dir)
+			cmd := exec.CommandContext(ctx, bin, "recover", "--lock-timeout", "1h", dir)
+			stderr := &watch{needle: "waiting for the lock", seen: make(chan struct{})}
+			cmd.Stderr = stderr
+			require.NoError(t, cmd.Start())
+			select {
+			case <-stderr.seen:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("the run never said it waits for the lock")
+			}
+			require.NoError(t, cmd.Process.Signal(sig))
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("%v did not end a run waiting for a lock", sig)
+			}
+			errText := stderr.String()
+			assert.Equal(t, exitSignal+int(sig), cmd.ProcessState.ExitCode(), "stderr:\n%s", errText)
+			assert.Contains(t, errText, "not handled")
+			assert.Equal(t, before, snapshot(t, dir))
+			assert.NoFileExists(t, filepath.Join(dir, "s.json.replaced"))
+		})
 	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("SIGTERM did not end a run waiting for a lock")
-	}
-	errText := stderr.String()
-	assert.Equal(t, exitSignal+int(syscall.SIGTERM), cmd.ProcessState.ExitCode(), "stderr:\n%s", errText)
-	assert.Contains(t, errText, "not handled")
-	assert.Equal(t, before, snapshot(t, dir))
-	assert.NoFileExists(t, filepath.Join(dir, "s.json.replaced"))
 }
 
 // watch is a writer that keeps what is written and closes seen once it
