@@ -66,6 +66,17 @@ func (w *waitLog) String() string {
 	return w.text.String()
 }
 
+// lockedOut opens dir with the given lock timeout and a log that tells
+// when a write waits.
+func lockedOut(t *testing.T, dir string, timeout time.Duration) (*local.Store, *waitLog) {
+	t.Helper()
+	log := newWaitLog()
+	s, err := local.New(dir, local.WithLogger(slog.New(log)), local.WithLockTimeout(timeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s, log
+}
+
 // within fails the test if done is not closed soon: a guard against a
 // hang, which is the bug, not a measure of speed.
 func within(t *testing.T, done <-chan struct{}, what string) {
@@ -82,10 +93,7 @@ func within(t *testing.T, done <-chan struct{}, what string) {
 func TestLockWaitFollowsTheContext(t *testing.T) {
 	dir := newDir(t, map[string][]byte{"s.json": []byte(`{"messages":[]}`)})
 	holdFlock(t, dir)
-	log := newWaitLog()
-	s, err := local.New(dir, local.WithLogger(slog.New(log)), local.WithLockTimeout(time.Hour))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s, log := lockedOut(t, dir, time.Hour)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -115,10 +123,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	defer d.Close()
 	require.NoError(t, syscall.Flock(int(d.Fd()), syscall.LOCK_SH|syscall.LOCK_NB))
-	log := newWaitLog()
-	s, err := local.New(dir, local.WithLogger(slog.New(log)), local.WithLockTimeout(time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s, log := lockedOut(t, dir, time.Millisecond)
 	ctx := context.Background()
 
 	for _, key := range []string{"a.json", "b.json"} {
@@ -131,6 +136,7 @@ func TestLockWaitIsBounded(t *testing.T) {
 		require.NoError(t, rerr)
 		assert.Equal(t, key[:1], string(got), "a write that could not lock changed nothing")
 	}
+	assert.Equal(t, 1, strings.Count(log.String(), "waiting for the lock of "+dir), "the first wait is announced, the later tries are not:\n%s", log)
 	if holderKnown() {
 		err := s.Write(ctx, "a.json", strings.NewReader("new"), store.WriteOptions{})
 		assert.Contains(t, err.Error(), "pid ", "the error names who holds the lock")
@@ -153,10 +159,7 @@ func holderKnown() bool {
 func TestEveryWaiterFollowsItsContext(t *testing.T) {
 	dir := newDir(t, map[string][]byte{"s.json": []byte("old")})
 	holdFlock(t, dir)
-	log := newWaitLog()
-	s, err := local.New(dir, local.WithLogger(slog.New(log)), local.WithLockTimeout(time.Hour))
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s, log := lockedOut(t, dir, time.Hour)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	const writers = 8
