@@ -53,7 +53,7 @@ var commands = map[string]command{
 			runFlags(fs, set)
 			fs.StringVar(&set.session, "session", "", "restore only the session with this `ID` (the file name less .json)")
 			fs.BoolVar(&set.restoreOrphans, "restore-orphans", false, "also restore <id>.json from <id>.json.bak when <id>.json is missing")
-			fs.DurationVar(&set.lockTimeout, "lock-timeout", local.DefaultLockTimeout, "in a local directory, wait at most `D` for the directory's lock (held for\nmoments by every save of the library, or by a process stuck holding it);\na session whose lock is not had by then is reported as an error and left\nas it was, and later ones in that directory fail at once while it stays taken")
+			fs.DurationVar(&set.lockTimeout, "lock-timeout", local.DefaultLockTimeout, "in a local directory, wait at most `D` (such as 30s or 2m; 0 tries once)\nfor the directory's lock, which every save through the library holds for\nmoments and another reader or a stopped process may hold for ever; a session\nwhose lock is not had by then is reported as an error naming the holder and\nleft as it was, and later ones there fail at once while the lock stays taken")
 			return fs
 		},
 		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
