@@ -3,14 +3,18 @@ package backends_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore/s3cond"
+	"github.com/c0fe5641/sessionrecovery/backends/local"
 	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
 // BenchmarkRecoverS3Latency recovers 2,000 sessions (a third with a
@@ -47,5 +51,73 @@ func BenchmarkRecoverS3Latency(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkListLocal lists a local store of 500,000 sessions, and one
+// session beside a chain of 3,000 nested folders: what one listing of the
+// top level costs, in time and in bytes allocated (a listing holds one
+// compact entry per matching name, never a DirEntry per name). Creating the
+// 500,000 files takes a while; run it with -benchtime=3x or so:
+//
+//	go test ./backends/ -run '^$' -bench BenchmarkListLocal -benchtime=3x -benchmem
+func BenchmarkListLocal(b *testing.B) {
+	b.Run("flat=500000", func(b *testing.B) {
+		dir := b.TempDir()
+		for i := range 500_000 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%07d.json", i)), []byte(`{"messages":[]}`), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		benchList(b, dir, 500_000)
+	})
+	b.Run("deep=3000", func(b *testing.B) {
+		dir := b.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "s.json"), []byte(`{"messages":[]}`), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Level by level through os.Root: the full path is longer than
+		// PATH_MAX.
+		for range 3000 {
+			if err := r.Mkdir("d", 0o755); err != nil {
+				b.Fatal(err)
+			}
+			sub, err := r.OpenRoot("d")
+			r.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r = sub
+		}
+		err = r.WriteFile("bottom.json", []byte("{}"), 0o644)
+		r.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchList(b, dir, 1)
+	})
+}
+
+// benchList lists the top level of the local store in dir, which must hold
+// want objects there.
+func benchList(b *testing.B, dir string, want int) {
+	s, err := local.New(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := s.List(context.Background(), "", func(store.Object) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != want {
+			b.Fatalf("listed %d objects, want %d", n, want)
+		}
 	}
 }

@@ -125,9 +125,10 @@ func concurrency(n int) int {
 	return n
 }
 
-// RecoverAll scans the whole store and restores every session whose backup
-// has more messages than its live document (with opts.DryRun, it only
-// reports them). A failure confined to one session is reported in that
+// RecoverAll scans the store's top level, where sessions live (one List
+// of the empty prefix, which enters no folder), and restores every session
+// whose backup has more messages than its live document (with
+// opts.DryRun, it only reports them). A failure confined to one session is reported in that
 // session's Status and does not stop the run; the error return is for a
 // listing that failed or a cancelled context, and comes with the report of
 // what was handled before (sessions listed but never handled are reported

@@ -1,7 +1,9 @@
 // Package store defines the small storage interface that session recovery
 // runs against, the one not-found sentinel, and the rules every key obeys.
 //
-// A Store is a flat namespace of objects named by keys. Backends live under
+// A Store holds objects named by keys, in which '/' separates levels, as
+// in a bucket or a directory tree; List lists one level at a time, and a
+// recovery only the top one. Backends live under
 // backends/; Store -> Store wrappers (such as Prefixed) live here. This
 // package imports the standard library only.
 package store
@@ -32,11 +34,20 @@ type Object struct {
 // return an error that wraps ctx.Err(). Every key argument is checked with
 // ValidateKey and refused, naming the key, when it breaks the key rules.
 type Store interface {
-	// List calls fn once for every object whose key starts with prefix, in
-	// strictly increasing byte-wise (lexicographic) order of Key, streaming:
-	// an implementation never gathers every key before the first call. The
-	// listing descends into every "directory" below prefix. prefix need not
-	// end at a '/'; the empty prefix lists the whole store.
+	// List calls fn once for every object whose key starts with prefix and
+	// holds no '/' after it, in strictly increasing byte-wise
+	// (lexicographic) order of Key, streaming: an implementation never
+	// gathers every key before the first call.
+	//
+	// The listing is one level deep, like a bucket listing with the
+	// delimiter "/": the empty prefix lists the top of the store, "a" the
+	// top-level keys that start with "a" (not "a/x"), and "a/" the keys
+	// directly below "a/" (not "a/y/z"). prefix need not end at a '/'.
+	// "Directories" are not objects: they are never reported, and never
+	// entered, so that an unreadable or very deep folder beside the
+	// objects listed neither fails nor slows the listing. (Sessions live at
+	// the top of a store; nothing is lost by not looking below.) A prefix
+	// whose "directory" does not exist lists nothing.
 	//
 	// If fn returns an error, List stops and returns that error unchanged.
 	// Objects created or removed while List runs may or may not be seen.

@@ -11,7 +11,13 @@
 // afero.BasePathFs is not a sandbox, and lets a name such as "../app2/x"
 // reach outside its base path; no such key gets past this package.
 //
-// Only regular files are objects. Replace writes a temporary file next to
+// Only regular files are objects. List reads one directory, the directory
+// of its prefix, and no other: the top of the store for a prefix without
+// '/', so that a folder beside the sessions, however deep or unreadable,
+// never fails or slows a scan. A prefix whose directory is missing or is
+// not a directory lists nothing.
+//
+// Replace writes a temporary file next to
 // the destination, named "." + base + ".tmp-" + random hex (never ending in
 // ".json"), and renames it over the destination. A failed or cancelled
 // Replace removes it; a crash may leave it behind, and List then reports it
@@ -64,13 +70,13 @@ func (s *Store) name(key string) string {
 	return filepath.Join(s.root, filepath.FromSlash(key))
 }
 
-// List implements store.Store.
+// List implements store.Store. It reads the prefix's directory only.
 func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
 	if err := store.ValidatePrefix(prefix); err != nil {
 		return fmt.Errorf("aferofs: list: %w", err)
 	}
 	fnFailed := false
-	err := dirlist.Walk(ctx, prefix, s.readDir, func(o store.Object) error {
+	err := dirlist.List(ctx, prefix, s.readDir, func(o store.Object) error {
 		err := fn(o)
 		fnFailed = err != nil
 		return err
@@ -81,25 +87,42 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) e
 	return err
 }
 
-// readDir reads one directory for dirlist.Walk.
-func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
-	infos, err := afero.ReadDir(s.fsys, s.name(dir))
+// readDir reads the directory dir for dirlist.List, keeping the regular
+// files whose names start with name.
+func (s *Store) readDir(dir, name string) ([]dirlist.Entry, error) {
+	d := s.name(dir)
+	switch fi, err := s.fsys.Stat(d); {
+	case err != nil:
+		return nil, err
+	case !isDir(fi):
+		return nil, fmt.Errorf("%q is not a directory (mode %v): %w", dir, fi.Mode(), fs.ErrNotExist)
+	}
+	f, err := s.fsys.Open(d)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]dirlist.Entry, 0, len(infos))
-	for _, fi := range infos {
-		e := dirlist.Entry{Name: fi.Name(), Kind: dirlist.Skip}
-		switch {
-		case isDir(fi):
-			e.Kind = dirlist.Dir
-		case fi.Mode().IsRegular():
-			e.Kind, e.Size = dirlist.File, fi.Size()
+	defer f.Close()
+	// In batches, keeping only the compact entries that match, as the
+	// local backend does.
+	var entries []dirlist.Entry
+	for {
+		infos, err := f.Readdir(readDirBatch)
+		for _, fi := range infos {
+			if strings.HasPrefix(fi.Name(), name) && !isDir(fi) && fi.Mode().IsRegular() {
+				entries = append(entries, dirlist.Entry{Name: fi.Name(), Size: fi.Size()})
+			}
 		}
-		entries = append(entries, e)
+		if errors.Is(err, io.EOF) || (err == nil && len(infos) == 0) {
+			return entries, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return entries, nil
 }
+
+// readDirBatch is how many directory entries are read at a time.
+const readDirBatch = 1024
 
 // isDir also catches what MemMapFs makes of a file when something is
 // created below it: IsDir reports true, yet Mode has no ModeDir bit.

@@ -120,7 +120,8 @@ func TestDirectoryIsNotAnObject(t *testing.T) {
 	fill(t, fsys, "/", map[string][]byte{"d.json/inner.json": []byte("x")})
 	s := aferofs.New(fsys, "")
 
-	assert.Equal(t, []store.Object{{Key: "d.json/inner.json", Size: 1}}, list(t, s, ""))
+	assert.Empty(t, list(t, s, ""), "a directory is not listed, nor entered")
+	assert.Equal(t, []store.Object{{Key: "d.json/inner.json", Size: 1}}, list(t, s, "d.json/"))
 	_, err := s.Open(context.Background(), "d.json")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"d.json"`)
@@ -146,6 +147,26 @@ func TestReplaceBelowAFileKeepsTheFile(t *testing.T) {
 	assert.Equal(t, objects, storetest.Objects(t, s))
 }
 
+// A listing reads the top directory only: a chain of 3,000 folders beside a
+// session is not entered, and the file at its bottom is not listed.
+func TestDeepChainOfFoldersIsNotEntered(t *testing.T) {
+	fsys := afero.NewMemMapFs()
+	deep := strings.Repeat("d/", 3000) + "bottom.json"
+	fill(t, fsys, "/", map[string][]byte{"s.json": []byte("{}"), deep: []byte("{}")})
+	s := aferofs.New(fsys, "")
+
+	// The keys listed, cut short so that a failure message stays readable.
+	keys := func(prefix string) []string {
+		var keys []string
+		for _, o := range list(t, s, prefix) {
+			keys = append(keys, o.Key[:min(len(o.Key), 20)])
+		}
+		return keys
+	}
+	assert.Equal(t, []string{"s.json"}, keys(""))
+	assert.Empty(t, keys("d/"), "the first folder of the chain holds no object")
+}
+
 func TestConcurrentReplacesFromOneSource(t *testing.T) {
 	fsys := afero.NewMemMapFs()
 	src := bytes.Repeat([]byte("backup"), 10<<10)
@@ -167,7 +188,7 @@ func TestConcurrentReplacesFromOneSource(t *testing.T) {
 	for i, err := range errs {
 		require.NoError(t, err, "replace %d", i)
 	}
-	objects := storetest.Objects(t, s)
+	objects := storetest.Objects(t, s, "copies/")
 	assert.Len(t, objects, 2+25, "no temporary file left behind")
 	for key, data := range objects {
 		assert.Equal(t, src, data, "object %q", key)

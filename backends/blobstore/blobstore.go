@@ -3,7 +3,7 @@
 //
 // It takes an open *blob.Bucket and imports no driver: whoever opens the
 // bucket chooses the cloud SDK (backends.Open does it for URLs). Listing
-// streams page by page. Replace is a server-side copy, which readers see
+// streams page by page, one level deep (the delimiter "/"). Replace is a server-side copy, which readers see
 // whole. Write uploads a whole object with ContentType application/json,
 // and honours WriteOptions.IfNotExist on every driver; IfVersion and
 // versions on reads need the driver's Conditions (see the s3cond, gcscond
@@ -85,13 +85,16 @@ func wrap(op, key string, err error) error {
 	return fmt.Errorf("blob: %s %q: %w", op, key, err)
 }
 
-// List implements store.Store. It fails if the bucket lists keys out of
-// order, since recovery pairs sessions and backups by that order.
+// List implements store.Store with a listing by prefix and the delimiter
+// "/": the bucket reports what lies below the next '/' as one "directory"
+// entry, which List skips, so that the objects below the prefix's level
+// are never paged through. It fails if the bucket lists keys out of order,
+// since recovery pairs sessions and backups by that order.
 func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
 	if err := store.ValidatePrefix(prefix); err != nil {
 		return fmt.Errorf("blob: list: %w", err)
 	}
-	it := s.b.List(&blob.ListOptions{Prefix: prefix})
+	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 	prev, first := "", true
 	for {
 		// Some drivers (memblob) never look at ctx.

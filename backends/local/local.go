@@ -12,8 +12,13 @@
 // it decides on an O_PATH handle of the file and reads that same inode.
 // Without /proc, and on other systems, one renamed over the file in the
 // moment between the check and the open is opened (without blocking)
-// before it is refused. Links to directories are not objects; List does
-// not descend through links.
+// before it is refused. Directories, and links to them, are not objects.
+//
+// List reads one directory, the directory of its prefix, and no other: the
+// top of the store for a prefix without '/', so that a folder beside the
+// sessions, however deep or unreadable (a root-owned lost+found), never
+// fails or slows a scan. A prefix whose directory is missing, is not a
+// directory, or is reached through a symbolic link lists nothing.
 //
 // Replace writes a temporary file next to the destination, named
 // "." + base + ".tmp-" + random hex (never ending in ".json"), syncs it and
@@ -56,6 +61,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -199,14 +205,15 @@ func (s *Store) Close() error {
 	return s.root.Close()
 }
 
-// List implements store.Store. It reports regular files, and symbolic links
-// as described in the package documentation.
+// List implements store.Store. It reads the prefix's directory only, and
+// reports its regular files, special files and symbolic links as described
+// in the package documentation.
 func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) error) error {
 	if err := store.ValidatePrefix(prefix); err != nil {
 		return fmt.Errorf("local: list: %w", err)
 	}
 	fnFailed := false
-	err := dirlist.Walk(ctx, prefix, s.readDir, func(o store.Object) error {
+	err := dirlist.List(ctx, prefix, s.readDir, func(o store.Object) error {
 		err := fn(o)
 		fnFailed = err != nil
 		return err
@@ -217,32 +224,40 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) e
 	return err
 }
 
-// readDir reads one directory for dirlist.Walk.
-func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
-	name := "."
-	if dir != "" {
-		name = filepath.FromSlash(dir)
-	}
-	f, err := s.root.Open(name)
-	if err != nil {
+// readDir reads the directory dir for dirlist.List, keeping the objects
+// whose names start with name.
+func (s *Store) readDir(dir, name string) ([]dirlist.Entry, error) {
+	if err := s.realDir(dir); err != nil {
 		return nil, err
 	}
+	dirName := "."
+	if dir != "" {
+		dirName = filepath.FromSlash(dir)
+	}
+	f, err := s.root.Open(dirName)
+	if err != nil {
+		return nil, missing(err)
+	}
 	defer f.Close()
-	// In batches, keeping only the compact entries: a directory of
-	// hundreds of thousands of sessions must not hold as many DirEntry
-	// values at once. (Key order needs every name before the first.)
+	// In batches, keeping only the compact entries that match: a
+	// directory of hundreds of thousands of sessions must not hold as
+	// many DirEntry values at once. (Key order needs every name before
+	// the first.)
 	var entries []dirlist.Entry
 	for {
 		des, err := f.ReadDir(readDirBatch)
 		for _, de := range des {
-			e, err := s.classify(path.Join(dir, de.Name()), de)
+			if !strings.HasPrefix(de.Name(), name) {
+				continue
+			}
+			e, ok, err := s.classify(path.Join(dir, de.Name()), de)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // removed while listing
 			}
 			if err != nil {
 				return nil, err
 			}
-			if e.Kind != dirlist.Skip {
+			if ok {
 				entries = append(entries, e)
 			}
 		}
@@ -250,42 +265,66 @@ func (s *Store) readDir(dir string) ([]dirlist.Entry, error) {
 			return entries, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, missing(err)
 		}
 	}
+}
+
+// realDir checks that every name on the way to dir is a directory, not a
+// symbolic link (which os.Root would follow): a listing never reads a
+// directory through a link. An error wraps fs.ErrNotExist when one is not.
+func (s *Store) realDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	for i := range len(dir) + 1 {
+		if i < len(dir) && dir[i] != '/' {
+			continue
+		}
+		fi, err := s.root.Lstat(filepath.FromSlash(dir[:i]))
+		switch {
+		case err != nil:
+			return missing(err)
+		case !fi.IsDir():
+			return fmt.Errorf("%q is not a directory (mode %v): %w", dir[:i], fi.Mode(), fs.ErrNotExist)
+		}
+	}
+	return nil
 }
 
 // readDirBatch is how many directory entries are read at a time.
 const readDirBatch = 1024
 
-func (s *Store) classify(key string, de fs.DirEntry) (dirlist.Entry, error) {
-	e := dirlist.Entry{Name: de.Name(), Kind: dirlist.Skip}
+// classify says whether the entry de, at key, is an object, and its size.
+func (s *Store) classify(key string, de fs.DirEntry) (e dirlist.Entry, object bool, err error) {
+	e = dirlist.Entry{Name: de.Name()}
 	switch t := de.Type(); {
 	case t.IsDir():
-		e.Kind = dirlist.Dir
+		return e, false, nil
 	case t.IsRegular():
 		fi, err := de.Info()
 		if err != nil {
-			return e, err
+			return e, false, err
 		}
-		e.Kind, e.Size = dirlist.File, fi.Size()
+		e.Size = fi.Size()
 	case t&fs.ModeSymlink != 0:
 		// Root.Stat follows the link only while it stays inside the root.
 		fi, err := s.root.Stat(filepath.FromSlash(key))
 		switch {
 		case err != nil:
-			e.Kind = dirlist.File // escapes or dangles: listed, Open fails
+			// escapes or dangles: listed, Open fails
 		case fi.Mode().IsRegular():
-			e.Kind, e.Size = dirlist.File, fi.Size()
-		case !fi.IsDir():
-			e.Kind = dirlist.File // leads to a special file: listed, Open refuses
+			e.Size = fi.Size()
+		case fi.IsDir():
+			return e, false, nil
+		default:
+			// leads to a special file: listed, Open refuses
 		}
 	default:
 		// A FIFO, socket or device: listed with size 0 so that a session
 		// it stands in for is reported; Open refuses it without opening.
-		e.Kind = dirlist.File
 	}
-	return e, nil
+	return e, true, nil
 }
 
 // Open implements store.Store. It opens only a regular file, and decides

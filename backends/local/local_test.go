@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -108,11 +109,52 @@ func TestNew(t *testing.T) {
 func TestDirectoryIsNotAnObject(t *testing.T) {
 	s := newStore(t, map[string][]byte{"d.json/inner.json": []byte("x")})
 
-	assert.Equal(t, []store.Object{{Key: "d.json/inner.json", Size: 1}}, list(t, s, ""))
+	assert.Empty(t, list(t, s, ""), "a directory is not listed, nor entered")
+	assert.Equal(t, []store.Object{{Key: "d.json/inner.json", Size: 1}}, list(t, s, "d.json/"))
 	_, err := s.Open(context.Background(), "d.json")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"d.json"`)
 	assert.Contains(t, err.Error(), "not a regular file")
+}
+
+// Once a bug (issue #11): List walked every directory below the store, so
+// a chain of 3,000 nested folders beside one session took 15 s (each level
+// looked up again from the root) and listed the file at its bottom. A
+// listing reads the top directory only.
+func TestDeepChainOfFoldersIsNotEntered(t *testing.T) {
+	dir := newDir(t, map[string][]byte{"s.json": []byte("{}")})
+	r, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	// Level by level through os.Root, as the full path is longer than
+	// PATH_MAX.
+	for range 3000 {
+		require.NoError(t, r.Mkdir("d", 0o755))
+		sub, err := r.OpenRoot("d")
+		require.NoError(t, err)
+		require.NoError(t, r.Close())
+		r = sub
+	}
+	require.NoError(t, r.WriteFile("bottom.json", []byte("{}"), 0o644))
+	require.NoError(t, r.Close())
+
+	s := open(t, dir)
+	assert.Equal(t, []string{"s.json"}, shortKeys(list(t, s, "")))
+	assert.Empty(t, shortKeys(list(t, s, "d")), `"d" is a directory, not an object`)
+	assert.Empty(t, shortKeys(list(t, s, "d/")), "the first folder of the chain holds no object")
+}
+
+// shortKeys returns the keys of objs, each key of many levels shortened, so
+// that a failure message stays readable.
+func shortKeys(objs []store.Object) []string {
+	var keys []string
+	for _, o := range objs {
+		key := o.Key
+		if n := strings.Count(key, "/"); n > 3 {
+			key = fmt.Sprintf("%s…%s (%d levels)", key[:4], key[len(key)-16:], n)
+		}
+		keys = append(keys, key)
+	}
+	return keys
 }
 
 func TestReaderChecksContext(t *testing.T) {

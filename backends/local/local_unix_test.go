@@ -63,8 +63,10 @@ func TestSymlinkInsideRoot(t *testing.T) {
 	assert.Equal(t, []store.Object{
 		{Key: "dangling.json", Size: 0},
 		{Key: "link.json", Size: 6},
-		{Key: "real/target.json", Size: 6},
-	}, list(t, s, ""), "a link to a directory is neither listed nor descended")
+	}, list(t, s, ""), "neither a directory nor a link to one is listed")
+	assert.Equal(t, []store.Object{{Key: "real/target.json", Size: 6}}, list(t, s, "real/"))
+	assert.Empty(t, list(t, s, "dirlink/"), "a directory is never read through a link")
+	assert.Empty(t, list(t, s, "link.json/"), "a file is not a directory")
 	assert.Equal(t, []byte("target"), storetest.Read(t, s, "link.json"))
 
 	_, err := s.Open(context.Background(), "dangling.json")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"path"
 	"slices"
 	"strings"
@@ -28,59 +27,49 @@ type tree struct {
 func newTree(keys ...string) *tree {
 	t := &tree{dirs: map[string][]dirlist.Entry{"": nil}}
 	for _, key := range keys {
-		t.add(key, dirlist.Entry{Name: path.Base(key), Kind: dirlist.File, Size: int64(len(key))})
+		dir := path.Dir(key)
+		if dir == "." {
+			dir = ""
+		}
+		// Newest first, so that the order read is never the order wanted.
+		t.dirs[dir] = append([]dirlist.Entry{{Name: path.Base(key), Size: int64(len(key))}}, t.dirs[dir]...)
 	}
 	return t
 }
 
-// add puts e in the directory of key, creating the directories above it.
-func (t *tree) add(key string, e dirlist.Entry) {
-	dir := path.Dir(key)
-	if dir == "." {
-		dir = ""
-	}
-	if _, ok := t.dirs[dir]; !ok {
-		t.add(dir, dirlist.Entry{Name: path.Base(dir), Kind: dirlist.Dir})
-		t.dirs[dir] = nil
-	}
-	// Newest first, so that the order read is never the order wanted.
-	t.dirs[dir] = append([]dirlist.Entry{e}, t.dirs[dir]...)
-}
-
-func (t *tree) readDir(dir string) ([]dirlist.Entry, error) {
+func (t *tree) readDir(dir, name string) ([]dirlist.Entry, error) {
 	t.reads = append(t.reads, dir)
 	entries, ok := t.dirs[dir]
 	if !ok {
 		return nil, fmt.Errorf("read %q: %w", dir, fs.ErrNotExist)
 	}
-	return slices.Clone(entries), nil
+	var out []dirlist.Entry
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name, name) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
-func walk(t *testing.T, tr *tree, prefix string) []store.Object {
+func list(t *testing.T, tr *tree, prefix string) []string {
 	t.Helper()
-	var got []store.Object
-	err := dirlist.Walk(context.Background(), prefix, tr.readDir, func(o store.Object) error {
-		got = append(got, o)
+	var got []string
+	err := dirlist.List(context.Background(), prefix, tr.readDir, func(o store.Object) error {
+		assert.Equal(t, int64(len(o.Key)), o.Size, "size of %q", o.Key)
+		got = append(got, o.Key)
 		return nil
 	})
 	require.NoError(t, err)
 	return got
 }
 
-func keysOf(objs []store.Object) []string {
-	var keys []string
-	for _, o := range objs {
-		keys = append(keys, o.Key)
-	}
-	return keys
-}
-
 // want is what a listing of keys with prefix must give: the keys with the
-// prefix, sorted byte-wise.
+// prefix and no '/' after it, sorted byte-wise.
 func want(keys []string, prefix string) []string {
 	var out []string
 	for _, k := range keys {
-		if strings.HasPrefix(k, prefix) {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && !strings.Contains(rest, "/") {
 			out = append(out, k)
 		}
 	}
@@ -94,79 +83,63 @@ var orderKeys = []string{
 	"Z.json", "a!", "ab/c", "a/y.json", "ünï/x", "~",
 }
 
-func TestWalkOrdersByFullKey(t *testing.T) {
-	tr := newTree(orderKeys...)
-	got := walk(t, tr, "")
-	assert.Equal(t, want(orderKeys, ""), keysOf(got))
-	for _, o := range got {
-		assert.Equal(t, int64(len(o.Key)), o.Size, "size of %q", o.Key)
+func TestSplit(t *testing.T) {
+	tests := []struct{ prefix, dir, name string }{
+		{"", "", ""},
+		{"ab", "", "ab"},
+		{"a/", "a", ""},
+		{"a/b", "a", "b"},
+		{"a/b/", "a/b", ""},
+		{"a/b/c.json", "a/b", "c.json"},
+	}
+	for _, tt := range tests {
+		dir, name := dirlist.Split(tt.prefix)
+		assert.Equal(t, tt.dir, dir, "dir of %q", tt.prefix)
+		assert.Equal(t, tt.name, name, "name of %q", tt.prefix)
 	}
 }
 
-func TestWalkPrefix(t *testing.T) {
+func TestListOneLevelInKeyOrder(t *testing.T) {
 	prefixes := []string{
 		"", "a", "a.json", "a/", "a/y", "a/y/", "a/y/z", "a/y/zz", "sessions",
 		"sessions/", "sessions/s", "sessions/s1.json", "b", "nothing", "nothing/",
-		"a0/", "ü",
+		"a0/", "ü", "ünï/",
 	}
 	for _, prefix := range prefixes {
-		assert.Equal(t, want(orderKeys, prefix), keysOf(walk(t, newTree(orderKeys...), prefix)), "prefix %q", prefix)
+		assert.Equal(t, want(orderKeys, prefix), list(t, newTree(orderKeys...), prefix), "prefix %q", prefix)
 	}
+	assert.Equal(t, []string{"Z.json", "a!", "a-b.json", "a.json", "a.json-x.json", "a.json.bak", "a0", "b.json", "~"},
+		list(t, newTree(orderKeys...), ""))
 }
 
-func TestWalkReadsOnlyDirectoriesThatCanMatch(t *testing.T) {
+func TestListReadsOneDirectory(t *testing.T) {
 	tests := []struct {
 		prefix string
-		reads  []string
+		read   string
 	}{
-		{"sessions/s", []string{"", "sessions"}},
-		{"sessions", []string{"", "sessions", "sessions2"}},
-		{"a/y/", []string{"", "a", "a/y"}},
-		{"a/y", []string{"", "a", "a/y"}},
-		{"a/x", []string{"", "a"}},
-		{"b.json", []string{""}},
-		{"", []string{"", "a", "a/y", "ab", "sessions", "sessions2", "ünï"}},
+		{"", ""},
+		{"sessions", ""},
+		{"sessions/", "sessions"},
+		{"sessions/s", "sessions"},
+		{"a/y/", "a/y"},
+		{"a/y", "a"},
 	}
 	for _, tt := range tests {
 		tr := newTree(orderKeys...)
-		walk(t, tr, tt.prefix)
-		assert.Equal(t, tt.reads, tr.reads, "prefix %q", tt.prefix)
+		list(t, tr, tt.prefix)
+		assert.Equal(t, []string{tt.read}, tr.reads, "prefix %q", tt.prefix)
 	}
 }
 
-func TestWalkStreams(t *testing.T) {
-	tr := newTree("a/x", "b/y")
-	err := dirlist.Walk(context.Background(), "", tr.readDir, func(o store.Object) error {
-		if o.Key == "a/x" {
-			assert.NotContains(t, tr.reads, "b", `"b" is read after "a/x" is reported`)
-		}
-		return nil
-	})
-	require.NoError(t, err)
-	assert.Equal(t, []string{"", "a", "b"}, tr.reads)
+func TestListMissingDirectoryIsEmpty(t *testing.T) {
+	assert.Empty(t, list(t, newTree("a.json"), "gone/"))
+	assert.Empty(t, list(t, &tree{dirs: map[string][]dirlist.Entry{}}, ""), "a missing top is empty")
 }
 
-func TestWalkSkipsSkipEntries(t *testing.T) {
-	tr := newTree("a.json", "d/x")
-	tr.add("fifo.json", dirlist.Entry{Name: "fifo.json", Kind: dirlist.Skip})
-	tr.add("link", dirlist.Entry{Name: "link", Kind: dirlist.Skip})
-	tr.dirs["link"] = []dirlist.Entry{{Name: "hidden", Kind: dirlist.File}}
-	assert.Equal(t, []string{"a.json", "d/x"}, keysOf(walk(t, tr, "")))
-	assert.NotContains(t, tr.reads, "link", "a Skip entry is never descended")
-}
-
-func TestWalkMissingDirectoryIsEmpty(t *testing.T) {
-	tr := newTree("a.json", "gone/x", "z.json")
-	delete(tr.dirs, "gone")
-	assert.Equal(t, []string{"a.json", "z.json"}, keysOf(walk(t, tr, "")))
-
-	assert.Empty(t, walk(t, &tree{dirs: map[string][]dirlist.Entry{}}, ""), "a missing top is empty")
-}
-
-func TestWalkReturnsFnErrorUnchanged(t *testing.T) {
+func TestListReturnsFnErrorUnchanged(t *testing.T) {
 	stop := errors.New("stop here")
 	var seen []string
-	err := dirlist.Walk(context.Background(), "", newTree(orderKeys...).readDir, func(o store.Object) error {
+	err := dirlist.List(context.Background(), "", newTree(orderKeys...).readDir, func(o store.Object) error {
 		seen = append(seen, o.Key)
 		if len(seen) == 5 {
 			return stop
@@ -177,29 +150,23 @@ func TestWalkReturnsFnErrorUnchanged(t *testing.T) {
 	assert.Equal(t, want(orderKeys, "")[:5], seen, "no call after fn failed")
 }
 
-func TestWalkReturnsReadDirErrorUnchanged(t *testing.T) {
+func TestListReturnsReadDirErrorUnchanged(t *testing.T) {
 	broken := errors.New("disk on fire")
-	tr := newTree("a/x", "b/y")
-	var seen []string
-	err := dirlist.Walk(context.Background(), "", func(dir string) ([]dirlist.Entry, error) {
-		if dir == "b" {
-			return nil, broken
-		}
-		return tr.readDir(dir)
-	}, func(o store.Object) error {
-		seen = append(seen, o.Key)
+	err := dirlist.List(context.Background(), "", func(string, string) ([]dirlist.Entry, error) {
+		return nil, broken
+	}, func(store.Object) error {
+		t.Error("fn called after the read failed")
 		return nil
 	})
 	assert.Same(t, broken, err)
-	assert.Equal(t, []string{"a/x"}, seen)
 }
 
-func TestWalkChecksContext(t *testing.T) {
+func TestListChecksContext(t *testing.T) {
 	t.Run("CancelledBeforeStart", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		tr := newTree(orderKeys...)
-		err := dirlist.Walk(ctx, "", tr.readDir, func(store.Object) error {
+		err := dirlist.List(ctx, "", tr.readDir, func(store.Object) error {
 			t.Error("fn called with a cancelled context")
 			return nil
 		})
@@ -211,7 +178,7 @@ func TestWalkChecksContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		calls := 0
-		err := dirlist.Walk(ctx, "", newTree(orderKeys...).readDir, func(store.Object) error {
+		err := dirlist.List(ctx, "", newTree(orderKeys...).readDir, func(store.Object) error {
 			calls++
 			if calls == 2 {
 				cancel()
@@ -221,56 +188,4 @@ func TestWalkChecksContext(t *testing.T) {
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Equal(t, 2, calls, "no call after ctx was cancelled")
 	})
-}
-
-// TestWalkRandomTrees compares Walk with sorting every key, over random trees
-// of names made from the characters around '/' in byte order.
-func TestWalkRandomTrees(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	const alphabet = "-./0a"
-	name := func() string {
-		for {
-			b := make([]byte, 1+rng.IntN(3))
-			for i := range b {
-				b[i] = alphabet[rng.IntN(len(alphabet))]
-			}
-			if s := string(b); s != "." && s != ".." && !strings.Contains(s, "/") {
-				return s
-			}
-		}
-	}
-	for round := range 200 {
-		// Build a tree of distinct paths where no file is also a directory.
-		tr := newTree()
-		isDir := map[string]bool{"": true}
-		isFile := map[string]bool{}
-		var keys []string
-		for range 1 + rng.IntN(30) {
-			parts := make([]string, 1+rng.IntN(3))
-			for i := range parts {
-				parts[i] = name()
-			}
-			key := strings.Join(parts, "/")
-			ok := !isDir[key] && !isFile[key]
-			for i := 1; i < len(parts); i++ {
-				ok = ok && !isFile[strings.Join(parts[:i], "/")]
-			}
-			if !ok {
-				continue
-			}
-			for i := 1; i < len(parts); i++ {
-				isDir[strings.Join(parts[:i], "/")] = true
-			}
-			isFile[key] = true
-			keys = append(keys, key)
-			tr.add(key, dirlist.Entry{Name: path.Base(key), Kind: dirlist.File})
-		}
-		prefixes := []string{""}
-		for _, k := range keys {
-			prefixes = append(prefixes, k[:rng.IntN(len(k)+1)])
-		}
-		for _, prefix := range prefixes {
-			require.Equal(t, want(keys, prefix), keysOf(walk(t, tr, prefix)), "round %d, prefix %q, keys %q", round, prefix, keys)
-		}
-	}
 }

@@ -200,7 +200,7 @@ func underscoreFilesSkipped(t *testing.T, newStore storetest.NewStore) {
 	want := maps(objects)
 	want["s.json"] = objects["s.json.bak"]
 	want["s.json.replaced"] = objects["s.json"]
-	assert.Equal(t, want, storetest.Objects(t, s))
+	assert.Equal(t, want, storetest.Objects(t, s, "sub/"), "sub/t.json is not restored")
 }
 
 func maps(m map[string][]byte) map[string][]byte {

@@ -91,7 +91,7 @@ func ReplaceCancelledAtEachCheck(t *testing.T, objects map[string][]byte, dst, s
 			return
 		}
 		require.ErrorIs(t, err, context.Canceled, "after %d context checks", n)
-		assert.Equal(t, objects, Objects(t, s), "after %d context checks", n)
+		assert.Equal(t, objects, Objects(t, s, dirsOf(objects)...), "after %d context checks", n)
 	}
 }
 
@@ -103,13 +103,19 @@ func Read(t *testing.T, s store.Store, key string) []byte {
 	return b
 }
 
-// Objects lists the whole store and reads every object, failing the test on
-// any error. It is the store's state, for comparing before and after.
-func Objects(t *testing.T, s store.Store) map[string][]byte {
+// Objects lists the store's top level, and the objects directly below each
+// of dirs (prefixes that end in '/', such as "dir/"), and reads every object
+// listed, failing the test on any error. It is the store's state in those
+// places, for comparing before and after: List reports one level only, so
+// a test that keeps objects below the top names their directories.
+func Objects(t *testing.T, s store.Store, dirs ...string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, o := range list(t, s, "") {
-		out[o.Key] = Read(t, s, o.Key)
+	for _, prefix := range append([]string{""}, dirs...) {
+		require.True(t, prefix == "" || strings.HasSuffix(prefix, "/"), "Objects: %q is not a directory prefix", prefix)
+		for _, o := range list(t, s, prefix) {
+			out[o.Key] = Read(t, s, o.Key)
+		}
 	}
 	return out
 }
@@ -145,16 +151,31 @@ func keysOf(objs []store.Object) []string {
 	return keys
 }
 
-// sortedKeys returns the keys of m that start with prefix, sorted.
-func sortedKeys(m map[string][]byte, prefix string) []string {
+// listed returns the keys of m that a List of prefix reports, sorted: those
+// that start with prefix and hold no '/' after it.
+func listed(m map[string][]byte, prefix string) []string {
 	var keys []string
 	for k := range m {
-		if strings.HasPrefix(k, prefix) {
+		if rest, ok := strings.CutPrefix(k, prefix); ok && !strings.Contains(rest, "/") {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// dirsOf returns the directory prefixes ("a/", "a/b/") of the keys of m,
+// sorted, for Objects.
+func dirsOf(m map[string][]byte) []string {
+	seen := map[string]bool{}
+	for k := range m {
+		for i := range len(k) {
+			if k[i] == '/' {
+				seen[k[:i+1]] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func cancelled() context.Context {
@@ -214,7 +235,8 @@ func testOpen(t *testing.T, newStore NewStore) {
 
 func testList(t *testing.T, newStore NewStore) {
 	// Keys chosen so that per-directory order and byte-wise key order differ:
-	// '-' < '.' < '/' < '0', so "a-b.json" < "a.json" < "a/x" < "a0".
+	// '-' < '.' < '/' < '0', so "a-b.json" < "a.json" < "a/x" < "a0"; and
+	// so that objects below the top sit beside and among the top's.
 	objects := map[string][]byte{
 		"a.json":           []byte("1"),
 		"a-b.json":         []byte("22"),
@@ -230,19 +252,40 @@ func testList(t *testing.T, newStore NewStore) {
 		"Z.json":           []byte("upper"),
 	}
 
-	t.Run("EverythingInKeyOrder", func(t *testing.T) {
+	t.Run("TopLevelInKeyOrder", func(t *testing.T) {
 		s := newStore(t, objects)
 		got := list(t, s, "")
-		assert.Equal(t, sortedKeys(objects, ""), keysOf(got))
+		assert.Equal(t, []string{"Z.json", "a-b.json", "a.json", "a.json-x.json", "a.json.bak", "a0", "b.json"}, keysOf(got))
 		for _, o := range got {
 			assert.Equal(t, int64(len(objects[o.Key])), o.Size, "size of %q", o.Key)
 		}
 	})
 
+	t.Run("OneLevelOnly", func(t *testing.T) {
+		// Below the top, objects are listed only by the prefix of their
+		// own directory; a "directory" is never an object itself.
+		s := newStore(t, objects)
+		assert.Equal(t, []string{"a-b.json", "a.json", "a.json-x.json", "a.json.bak", "a0"}, keysOf(list(t, s, "a")),
+			`"a" lists top-level keys only, not "a/x"`)
+		assert.Equal(t, []string{"a/x"}, keysOf(list(t, s, "a/")), `"a/" lists a's direct children, not "a/y/z"`)
+		assert.Equal(t, []string{"a/y/z"}, keysOf(list(t, s, "a/y/")))
+		assert.Empty(t, list(t, s, "a/y"), `"a/y" is a directory, not an object`)
+		assert.Empty(t, list(t, s, "sessions"), "directories whose names start with the prefix are not entered")
+		assert.Equal(t, []string{"sessions/s1.json", "sessions/s2.json"}, keysOf(list(t, s, "sessions/")))
+		assert.Equal(t, []string{"sessions/s1.json", "sessions/s2.json"}, keysOf(list(t, s, "sessions/s")))
+	})
+
 	t.Run("Prefix", func(t *testing.T) {
 		s := newStore(t, objects)
-		for _, prefix := range []string{"a", "a.json", "a/", "a/y/", "sessions/", "sessions", "sessions/s", "b.json", "nothing", "a/y/z"} {
-			assert.Equal(t, sortedKeys(objects, prefix), keysOf(list(t, s, prefix)), "prefix %q", prefix)
+		for _, prefix := range []string{"", "a", "a.json", "a/", "a/y/", "a/y/z", "sessions/", "sessions", "sessions/s", "sessions2/", "b.json", "nothing", "Z"} {
+			assert.Equal(t, listed(objects, prefix), keysOf(list(t, s, prefix)), "prefix %q", prefix)
+		}
+	})
+
+	t.Run("MissingDirectoryIsEmpty", func(t *testing.T) {
+		s := newStore(t, objects)
+		for _, prefix := range []string{"nothing/", "nothing/x", "a/nothing/", "a/y/z/", "a.json/", "a.json/x"} {
+			assert.Empty(t, list(t, s, prefix), "prefix %q", prefix)
 		}
 	})
 
@@ -283,7 +326,8 @@ func testList(t *testing.T, newStore NewStore) {
 			many[fmt.Sprintf("s/%05d.json", (i*7919)%1100)] = []byte{byte(i)}
 		}
 		s := newStore(t, many)
-		assert.Equal(t, sortedKeys(many, ""), keysOf(list(t, s, "s/")))
+		assert.Equal(t, listed(many, "s/"), keysOf(list(t, s, "s/")))
+		assert.Len(t, listed(many, "s/"), 1100)
 	})
 }
 
@@ -303,8 +347,9 @@ func testReplace(t *testing.T, newStore NewStore) {
 		require.NoError(t, s.Replace(context.Background(), "s.json", "s.json.bak"))
 		assert.Equal(t, backup, Read(t, s, "s.json"))
 		assert.Equal(t, backup, Read(t, s, "s.json.bak"))
-		assert.Equal(t, []string{"dir/t.json", "s.json", "s.json.bak"}, keysOf(list(t, s, "")),
+		assert.Equal(t, []string{"s.json", "s.json.bak"}, keysOf(list(t, s, "")),
 			"no temporary object is left behind")
+		assert.Equal(t, []string{"dir/t.json"}, keysOf(list(t, s, "dir/")))
 	})
 
 	t.Run("CreatesDst", func(t *testing.T) {
@@ -330,13 +375,13 @@ func testReplace(t *testing.T, newStore NewStore) {
 		require.Error(t, err)
 		assert.ErrorIs(t, err, store.ErrNotExist)
 		assert.Contains(t, err.Error(), "gone.json.bak")
-		assert.Equal(t, objects(), Objects(t, s))
+		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
 
 	t.Run("SameKeyRefused", func(t *testing.T) {
 		s := newStore(t, objects())
 		require.Error(t, s.Replace(context.Background(), "s.json", "s.json"))
-		assert.Equal(t, objects(), Objects(t, s))
+		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
 
 	t.Run("CancelledContextLeavesDst", func(t *testing.T) {
@@ -344,7 +389,7 @@ func testReplace(t *testing.T, newStore NewStore) {
 		err := s.Replace(cancelled(), "s.json", "s.json.bak")
 		require.Error(t, err)
 		assert.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, objects(), Objects(t, s), "nothing changed, nothing left behind")
+		assert.Equal(t, objects(), Objects(t, s, "dir/"), "nothing changed, nothing left behind")
 	})
 
 	t.Run("ReadersSeeOldOrNew", func(t *testing.T) {
@@ -506,14 +551,14 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 		objects := oddObjects()
 		s := newStore(t, objects)
 		got := list(t, s, "")
-		assert.Equal(t, sortedKeys(objects, ""), keysOf(got))
+		assert.Equal(t, listed(objects, ""), keysOf(got))
 		for _, o := range got {
 			assert.Equal(t, int64(len(objects[o.Key])), o.Size, "size of %q", o.Key)
 		}
 		for key, want := range objects {
 			assert.Equal(t, want, Read(t, s, key), "object %q", key)
 			// Each key as a prefix: itself and the keys that extend it.
-			assert.Equal(t, sortedKeys(objects, key), keysOf(list(t, s, key)), "prefix %q", key)
+			assert.Equal(t, listed(objects, key), keysOf(list(t, s, key)), "prefix %q", key)
 		}
 		assert.Equal(t, []string{"dir with space/a+b c=d.json"}, keysOf(list(t, s, "dir with space/")))
 		for _, key := range []string{"with+space.json", "with%20space.json", "a%20b.json", "a%2Bb.json", "slash/escaped.json", "q", "h"} {
@@ -546,7 +591,7 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 			require.NoError(t, s.Replace(ctx, key, "plain.json"), "replace %q from plain.json", key)
 			want[key] = objects["plain.json"]
 		}
-		assert.Equal(t, want, Objects(t, s))
+		assert.Equal(t, want, Objects(t, s, dirsOf(want)...))
 	})
 
 	t.Run("Write", func(t *testing.T) {
@@ -570,7 +615,7 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 			require.NoError(t, w.Write(ctx, created, bytes.NewReader(body), store.WriteOptions{IfNotExist: true}), "create %q", created)
 			want[created] = body
 		}
-		assert.Equal(t, want, Objects(t, w))
+		assert.Equal(t, want, Objects(t, w, dirsOf(want)...))
 	})
 
 	t.Run("Delete", func(t *testing.T) {
@@ -587,7 +632,7 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 			require.ErrorIs(t, err, store.ErrNotExist, "open %q after its delete", key)
 			assert.ErrorIs(t, w.Delete(ctx, key, store.WriteOptions{}), store.ErrNotExist, "delete %q again", key)
 		}
-		assert.Equal(t, want, Objects(t, w))
+		assert.Equal(t, want, Objects(t, w, dirsOf(want)...))
 	})
 
 	t.Run("Link", func(t *testing.T) {
@@ -604,7 +649,7 @@ func testOddKeys(t *testing.T, newStore NewStore) {
 			want[key+".at-version"] = objects[key]
 			require.ErrorIs(t, l.Link(ctx, key, key+".kept", ""), store.ErrChanged, "link over %q", key)
 		}
-		assert.Equal(t, want, Objects(t, l))
+		assert.Equal(t, want, Objects(t, l, dirsOf(want)...))
 	})
 }
 
@@ -658,7 +703,8 @@ func testWrite(t *testing.T, newStore NewStore) {
 		require.NoError(t, s.Write(ctx, "s.json", bytes.NewReader(big(2<<20, 3)), store.WriteOptions{}))
 		assert.Equal(t, []byte("new"), Read(t, s, "new/n.json"))
 		assert.Equal(t, big(2<<20, 3), Read(t, s, "s.json"))
-		assert.Equal(t, []string{"new/n.json", "s.json"}, keysOf(list(t, s, "")), "nothing else left behind")
+		assert.Equal(t, []string{"s.json"}, keysOf(list(t, s, "")), "nothing else left behind")
+		assert.Equal(t, []string{"new/n.json"}, keysOf(list(t, s, "new/")), "nothing else left behind")
 	})
 
 	t.Run("IfNotExist", func(t *testing.T) {
@@ -717,7 +763,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 		err := s.Write(cancelled(), "s.json", bytes.NewReader([]byte("new")), store.WriteOptions{})
 		require.Error(t, err)
 		assert.ErrorIs(t, err, context.Canceled)
-		assert.Equal(t, objects(), Objects(t, s))
+		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
 
 	t.Run("InvalidKeyRefused", func(t *testing.T) {
@@ -737,7 +783,7 @@ func testWrite(t *testing.T, newStore NewStore) {
 		err = s.Delete(ctx, "s.json", store.WriteOptions{})
 		assert.ErrorIs(t, err, store.ErrNotExist, "deleting a missing key")
 		assert.Contains(t, err.Error(), "s.json")
-		assert.Equal(t, map[string][]byte{"dir/t.json": []byte("t")}, Objects(t, s))
+		assert.Equal(t, map[string][]byte{"dir/t.json": []byte("t")}, Objects(t, s, "dir/"))
 		assert.Error(t, s.Delete(cancelled(), "dir/t.json", store.WriteOptions{}))
 		assert.Equal(t, []byte("t"), Read(t, s, "dir/t.json"), "a cancelled delete deletes nothing")
 	})
@@ -778,7 +824,8 @@ func testLink(t *testing.T, newStore NewStore) {
 		require.NoError(t, s.Replace(ctx, "dir/d.json", "s.json"))
 		assert.Equal(t, old, Read(t, s, "s.json.kept"), "a write over the source leaves the link's bytes")
 		assert.Equal(t, []byte("d"), Read(t, s, "dir/d.json.kept"), "a replace of the source leaves the link's bytes")
-		assert.Equal(t, []string{"dir/d.json", "dir/d.json.kept", "s.json", "s.json.kept"}, keysOf(list(t, s, "")))
+		assert.Equal(t, []string{"s.json", "s.json.kept"}, keysOf(list(t, s, "")))
+		assert.Equal(t, []string{"dir/d.json", "dir/d.json.kept"}, keysOf(list(t, s, "dir/")))
 	})
 
 	t.Run("IfVersion", func(t *testing.T) {
@@ -812,7 +859,7 @@ func testLink(t *testing.T, newStore NewStore) {
 		err := s.Link(ctx, "x", "gone.json", "")
 		require.ErrorIs(t, err, store.ErrNotExist)
 		assert.Contains(t, err.Error(), "gone.json")
-		assert.Equal(t, objects(), Objects(t, s))
+		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
 
 	t.Run("RefusedChangesNothing", func(t *testing.T) {
@@ -821,6 +868,6 @@ func testLink(t *testing.T, newStore NewStore) {
 		require.ErrorAs(t, s.Link(ctx, "../x", "s.json", ""), &ke)
 		require.ErrorAs(t, s.Link(ctx, "x", "/s.json", ""), &ke)
 		assert.ErrorIs(t, s.Link(cancelled(), "x", "s.json", ""), context.Canceled)
-		assert.Equal(t, objects(), Objects(t, s))
+		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
 }
