@@ -185,7 +185,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 }
 
 func readable(root *os.Root) error {
-	f, err := root.Open(".")
+	f, err := openDir(root, ".")
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (s *Store) readDir(dir, name string) ([]dirlist.Entry, error) {
 	if dir != "" {
 		dirName = filepath.FromSlash(dir)
 	}
-	f, err := s.root.Open(dirName)
+	f, err := openDir(s.root, dirName)
 	if err != nil {
 		return nil, missing(err)
 	}

@@ -45,3 +45,6 @@ func lockHolder(*os.Root, string) string { return "held by another write of this
 // lockStripe is always the same lock here: with no flock(2) behind it, two
 // spellings of one directory (case, links) must not get two locks.
 func lockStripe(string) int { return 0 }
+
+// openDir opens dir of root, to read or sync it.
+func openDir(root *os.Root, dir string) (*os.File, error) { return root.Open(dir) }
