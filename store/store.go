@@ -3,9 +3,10 @@
 //
 // A Store holds objects named by keys, in which '/' separates levels, as
 // in a bucket or a directory tree; List lists one level at a time, and a
-// recovery only the top one. Backends live under
-// backends/; Store -> Store wrappers (such as Prefixed) live here. This
-// package imports the standard library only.
+// recovery only the top one. Backends live under backends/; Store -> Store
+// wrappers live below this package (store/storefault injects faults), and
+// store/storetest is the conformance suite every backend runs. This package
+// imports the standard library only.
 package store
 
 import (
