@@ -83,18 +83,19 @@ func TestOpenFollowsLinksAsOsRootDoes(t *testing.T) {
 		"e/x.json":   []byte("physical"),
 		"e/f/t.json": []byte("target"),
 	})
-	for link, target := range map[string]string{
-		"d":          "e/f",
-		"chain.json": "d/t.json",
-		"two.json":   "chain.json",
-		"d/up.json":  "../x.json",
-		"out.json":   "../outside.json",
-		"abs.json":   filepath.Join(dir, "x.json"),
-		"loop.json":  "loop2.json",
-		"loop2.json": "loop.json",
+	// In this order: d/up.json is made through the link d.
+	for _, l := range [][2]string{
+		{"d", "e/f"},
+		{"chain.json", "d/t.json"},
+		{"two.json", "chain.json"},
+		{"d/up.json", "../x.json"},
+		{"out.json", "../outside.json"},
+		{"abs.json", filepath.Join(dir, "x.json")},
+		{"loop.json", "loop2.json"},
+		{"loop2.json", "loop.json"},
 	} {
-		name := filepath.Join(dir, filepath.FromSlash(link))
-		require.NoError(t, os.Symlink(target, name))
+		name := filepath.Join(dir, filepath.FromSlash(l[0]))
+		require.NoError(t, os.Symlink(l[1], name))
 	}
 	s := open(t, dir)
 
