@@ -472,10 +472,10 @@ func (s *Store) remove(ctx context.Context, key string, opts store.WriteOptions)
 // store.ErrNotDurable: the change is made.
 func (s *Store) changeDir(ctx context.Context, dir string, change func() error) error {
 	unlock, err := s.lockDir(ctx, dir)
-	if err := missing(err); errors.Is(err, store.ErrNotExist) || errors.Is(err, ErrLockTimeout) || ctx.Err() != nil {
-		return err
-	}
 	if err != nil {
+		if err := missing(err); errors.Is(err, store.ErrNotExist) {
+			return err
+		}
 		return fmt.Errorf("lock directory: %w", err)
 	}
 	err = change()
@@ -661,33 +661,40 @@ func (s *Store) put(ctx context.Context, dst string, r io.Reader, like fileAttrs
 }
 
 // lockDir takes dir's lock: this process's lock for it, then the
-// flock(2) that other processes take too, waiting no longer than the lock
-// timeout and ctx allow. The returned function releases both.
+// flock(2) that other processes take too. The writers of this process
+// queue for the first under ctx alone: each holds it for a few system
+// calls, or for one bounded wait for the flock. Only the wait for the
+// flock is bounded by the lock timeout, and only its timing out marks dir
+// as stuck. The returned function releases both.
 func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
-	timeout := s.lockTimeout
-	if _, ok := s.stuck.Load(dir); ok {
-		timeout = 0
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("waiting for the directory lock: %w", err)
 	}
-	wait, cancel := context.WithTimeoutCause(ctx, timeout, ErrLockTimeout)
-	defer cancel()
 	stripe := s.dirLocks[lockStripe(dir)]
 	select {
 	case stripe <- struct{}{}:
-	default:
-		select {
-		case stripe <- struct{}{}:
-		case <-wait.Done():
-			return nil, s.lockFailed(ctx, dir, "another write of this process holds it")
-		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the directory lock: %w", ctx.Err())
 	}
+	timeout, tried := s.lockTimeout, ""
+	if _, ok := s.stuck.Load(dir); ok {
+		timeout, tried = 0, "; an earlier wait there timed out, so this one tried once"
+	}
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	where := filepath.Join(s.dir, dir)
 	unlock, err := flockDir(wait, s.root, dir, func(holder string) {
-		s.logger.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", filepath.Join(s.dir, dir), holder, timeout),
-			"dir", filepath.Join(s.dir, dir), "holder", holder, "timeout", timeout)
+		s.logger.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", where, holder, timeout),
+			"dir", where, "holder", holder, "timeout", timeout)
 	})
 	if err != nil {
 		<-stripe
-		if wait.Err() != nil {
-			return nil, s.lockFailed(ctx, dir, lockHolder(s.root, dir))
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("waiting for the directory lock: %w", ctx.Err())
+		case wait.Err() != nil && errors.Is(err, wait.Err()):
+			s.stuck.Store(dir, struct{}{})
+			return nil, fmt.Errorf("%w (flock of %q, timeout %v): %s%s", ErrLockTimeout, where, s.lockTimeout, lockHolder(s.root, dir), tried)
 		}
 		return nil, err
 	}
@@ -696,17 +703,6 @@ func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
 		unlock()
 		<-stripe
 	}, nil
-}
-
-// lockFailed is the error of a wait for dir's lock that ended before the
-// lock was had: ctx's error if it ended, else a timeout, after which dir
-// counts as stuck.
-func (s *Store) lockFailed(ctx context.Context, dir, holder string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("waiting for the directory lock: %w", err)
-	}
-	s.stuck.Store(dir, struct{}{})
-	return fmt.Errorf("%w (flock of %q, timeout %v): %s", ErrLockTimeout, filepath.Join(s.dir, dir), s.lockTimeout, holder)
 }
 
 // commit checks opts' preconditions on dst and moves tmp into its place;
