@@ -24,15 +24,15 @@ func countText(c recovery.Count) string {
 func outcome(st recovery.Status, dryRun bool) string {
 	switch {
 	case st.Err != nil && st.Restored:
-		return "restored, but: " + st.Error
+		return "restored, but: " + shownText(st.Error)
 	case st.Err != nil && st.PreservedKey != "":
 		// The restore failed after the live bytes were kept; the error
 		// says whether it may have been made.
-		return "error: " + st.Error
+		return "error: " + shownText(st.Error)
 	case st.Err != nil:
-		return "error, left as it was: " + st.Error
+		return "error, left as it was: " + shownText(st.Error)
 	case st.Restored && st.PreservedKey != "":
-		return "restored (replaced bytes kept as " + st.PreservedKey + ")"
+		return "restored (replaced bytes kept as " + shown(st.PreservedKey) + ")"
 	case st.Restored:
 		return "restored"
 	case st.Recommend == recovery.Restore && dryRun:
@@ -78,7 +78,7 @@ func (t *table) add(st recovery.Status) {
 		fmt.Fprintf(t.w, rowFormat, "SESSION", "LIVE", "BACKUP", "OUTCOME")
 		t.header = true
 	}
-	fmt.Fprintf(t.w, rowFormat, st.SessionID, countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun))
+	fmt.Fprintf(t.w, rowFormat, shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun))
 }
 
 func (t *table) finish(r *recovery.Report) {
@@ -88,7 +88,7 @@ func (t *table) finish(r *recovery.Report) {
 		}
 		fmt.Fprintf(t.w, rowFormat, "ORPHAN BACKUP", "LIVE", "BACKUP", "OUTCOME")
 		for _, st := range r.Orphans {
-			fmt.Fprintf(t.w, rowFormat, st.BackupKey, "-", countText(st.BakMessages), orphanOutcome(st, t.dryRun))
+			fmt.Fprintf(t.w, rowFormat, shown(st.BackupKey), "-", countText(st.BakMessages), orphanOutcome(st, t.dryRun))
 		}
 	}
 	if t.header || len(r.Orphans) > 0 {
@@ -100,9 +100,9 @@ func (t *table) finish(r *recovery.Report) {
 func orphanOutcome(st recovery.Status, dryRun bool) string {
 	switch {
 	case st.Err != nil && st.Restored:
-		return "restored, but: " + st.Error
+		return "restored, but: " + shownText(st.Error)
 	case st.Err != nil:
-		return "error, left as it was: " + st.Error
+		return "error, left as it was: " + shownText(st.Error)
 	case st.Restored:
 		return "restored"
 	case st.Recommend != recovery.Restore:
@@ -188,19 +188,19 @@ func plural(n int, one, many string) string {
 // writeStatus prints one session's status for inspect and recover --session.
 func writeStatus(w io.Writer, st recovery.Status, inspect bool, location string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "session\t%s\n", st.SessionID)
-	fmt.Fprintf(tw, "live\t%s\t%s\n", st.Key, countWords(st.LiveMessages, st.Err))
-	fmt.Fprintf(tw, "backup\t%s\t%s\n", st.BackupKey, countWords(st.BakMessages, st.Err))
+	fmt.Fprintf(tw, "session\t%s\n", shown(st.SessionID))
+	fmt.Fprintf(tw, "live\t%s\t%s\n", shown(st.Key), countWords(st.LiveMessages, st.Err))
+	fmt.Fprintf(tw, "backup\t%s\t%s\n", shown(st.BackupKey), countWords(st.BakMessages, st.Err))
 	fmt.Fprintf(tw, "advice\t%s\n", st.Recommend)
 	if inspect {
 		if st.Recommend == recovery.Restore && st.Err == nil {
-			fmt.Fprintf(tw, "next\tsessionrecovery recover --session %s %s\n", st.SessionID, location)
+			fmt.Fprintf(tw, "next\tsessionrecovery recover --session %s %s\n", shellQuoted(st.SessionID), shellQuoted(location))
 		}
 	} else {
 		fmt.Fprintf(tw, "outcome\t%s\n", outcome(st, false))
 	}
 	if inspect && st.Err != nil {
-		fmt.Fprintf(tw, "error\t%s\n", st.Error)
+		fmt.Fprintf(tw, "error\t%s\n", shownText(st.Error))
 	}
 	tw.Flush()
 }
