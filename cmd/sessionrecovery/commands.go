@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/c0fe5641/sessionrecovery/backends"
@@ -223,6 +224,9 @@ func runOne(ctx context.Context, set *settings, cmd string, args []string, id st
 		writeStatus(stdout, st, cmd == "inspect", args[0])
 	}
 	if st.Err != nil {
+		if bare, ok := strings.CutSuffix(id, ".json"); ok && errors.Is(st.Err, store.ErrNotExist) && st.LiveMessages == recovery.NotSession {
+			fmt.Fprintf(stderr, "sessionrecovery %s: no session %s: did you mean %q? (an id is the file name less .json)\n", cmd, shown(id), bare)
+		}
 		return exitErrors
 	}
 	return exitOK

@@ -68,3 +68,20 @@ func TestSuggestedCommandIsShellQuoted(t *testing.T) {
 	assert.Equal(t, `sessionrecovery recover --session 'it'\''s mine' `+loc, next("it's mine"))
 	assert.Equal(t, `sessionrecovery recover --session $'esc\x1bape' `+loc, next("esc\x1bape"))
 }
+
+// An id given with its file extension finds nothing; the command says
+// which id was probably meant.
+func TestIDWithExtensionGetsDidYouMean(t *testing.T) {
+	dir := sampleCopy(t)
+	for _, args := range [][]string{
+		{"inspect", dir, "20240601_trip-planning.json"},
+		{"recover", "--session", "20240601_trip-planning.json", dir},
+	} {
+		code, _, errOut := cli(t, args...)
+		assert.Equal(t, exitErrors, code, "%v", args)
+		assert.Contains(t, errOut, `did you mean "20240601_trip-planning"? (an id is the file name less .json)`, "%v", args)
+	}
+	code, _, errOut := cli(t, "inspect", dir, "20240601_trip-planning")
+	assert.Equal(t, exitOK, code)
+	assert.NotContains(t, errOut, "did you mean")
+}
