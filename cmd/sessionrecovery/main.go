@@ -75,6 +75,7 @@ Usage:
                                                    restore one session
   sessionrecovery inspect [flags] LOCATION ID      show one session's counts and the advice
   sessionrecovery help [COMMAND]                   show this text, or a command's flags
+  sessionrecovery version                          print the build's version (also --version)
 
 LOCATION is one of:
   ./sessions, /var/lib/app/sessions, file:///var/lib/app/sessions
@@ -113,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			if c, ok := commands[rest[0]]; ok {
