@@ -40,6 +40,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -125,6 +126,12 @@ func concurrency(n int) int {
 	return n
 }
 
+// ErrList is wrapped by the error of RecoverAll when listing the store
+// failed (a missing bucket, no credentials, an unreadable directory): the
+// sessions listed before the failure are in the report, those after it
+// were never reached.
+var ErrList = errors.New("list sessions")
+
 // RecoverAll scans the store's top level, where sessions live (one List
 // of the empty prefix, which enters no folder), and restores every session
 // whose backup has more messages than its live document (with
@@ -155,7 +162,7 @@ func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, erro
 		return nil
 	})
 	if err != nil {
-		err = fmt.Errorf("recovery: list sessions: %w", err)
+		err = fmt.Errorf("recovery: %w: %w", ErrList, err)
 		for _, j := range unemitted {
 			d.reserve(j).finish(notHandled(j, err))
 		}

@@ -170,6 +170,12 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		}
 	}
 	prog.clear()
+	if errors.Is(err, recovery.ErrList) && ctx.Err() == nil && report.Scanned == 0 && len(report.Orphans) == 0 {
+		// Nothing was listed: the location cannot be read, which is not
+		// an empty store; print no report that could pass for one.
+		fmt.Fprintf(stderr, "sessionrecovery %s: cannot list %s: %v\n", cmd, backends.Redact(args[0]), err)
+		return exitUsage
+	}
 	if werr := finish(report); werr != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
 		return exitErrors

@@ -22,7 +22,7 @@ import (
 const (
 	exitOK     = 0 // the run completed and no session had an error
 	exitErrors = 1 // some session had an error, or the run was cut short
-	exitUsage  = 2 // bad flags or arguments, or the location cannot be opened
+	exitUsage  = 2 // bad flags or arguments, or the location cannot be opened or listed
 	// A run ended by a signal exits 128 + the signal's number, as shells
 	// report it: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
 	exitSignal = 128
@@ -101,9 +101,10 @@ Examples:
 
 Exit status: 0 the run completed without errors; 1 some session had an error
 (left as it was unless its outcome says otherwise) or the run was cut short;
-2 bad usage, or the location cannot be opened; 130 interrupted (Ctrl-C,
-SIGINT) and 143 terminated (SIGTERM): the sessions not handled are reported
-with an error and left as they were. A second signal exits at once.
+2 bad usage, or the location cannot be opened or listed (nothing is then
+printed on stdout); 130 interrupted (Ctrl-C, SIGINT) and 143 terminated
+(SIGTERM): the sessions not handled are reported with an error and left as
+they were. A second signal exits at once.
 `
 
 // run is the whole command, with its environment passed in for tests.
