@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +35,12 @@ type settings struct {
 	restoreOrphans bool
 	verbose        bool
 	lockTimeout    time.Duration
+	// given holds the names of the flags the command line set.
+	given map[string]bool
 }
+
+// sessionFlags are the flags of recover that apply with --session.
+var sessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true}
 
 var commands = map[string]command{
 	"scan": {
@@ -59,6 +66,11 @@ var commands = map[string]command{
 		},
 		run: func(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
 			if set.session != "" {
+				for _, name := range slices.Sorted(maps.Keys(set.given)) {
+					if !sessionFlags[name] {
+						return usageError(stderr, "recover", "--%s does not apply to recover --session, which restores one session", name)
+					}
+				}
 				return runOne(ctx, set, "recover", args, set.session, stdout, stderr)
 			}
 			return runAll(ctx, set, "recover", args, false, stdout, stderr)

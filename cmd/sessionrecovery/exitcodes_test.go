@@ -29,3 +29,20 @@ func TestUnlistableBucketExits2(t *testing.T) {
 		}
 	}
 }
+
+// A flag that does nothing for the command given is refused, rather than
+// silently ignored.
+func TestFlagsThatDoNotApplyAreRefused(t *testing.T) {
+	dir := sampleCopy(t)
+	before := snapshot(t, dir)
+	for _, flag := range []string{"--concurrency=4", "--count-all", "--verbose"} {
+		code, out, errOut := cli(t, "recover", "--session", "20240601_trip-planning", flag, dir)
+		assert.Equal(t, exitUsage, code, "%s: %s", flag, errOut)
+		assert.Empty(t, out)
+		name := strings.SplitN(strings.TrimPrefix(flag, "--"), "=", 2)[0]
+		assert.Contains(t, errOut, "--"+name+" does not apply to recover --session", flag)
+	}
+	assert.Equal(t, before, snapshot(t, dir), "a refused command changes nothing")
+	code, _, errOut := cli(t, "recover", "--session", "20240601_trip-planning", "--json", "--lock-timeout=1s", dir)
+	assert.Equal(t, exitOK, code, errOut)
+}

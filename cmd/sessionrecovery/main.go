@@ -144,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage // the flag package has printed the error and the usage
 	}
+	set.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set.given[f.Name] = true })
 	return c.run(ctx, &set, positional, stdout, stderr)
 }
 
