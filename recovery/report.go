@@ -82,6 +82,9 @@ func (d *delivery) deliver(st Status, orphan bool) {
 	switch {
 	case orphan:
 		r.Orphans = append(r.Orphans, st)
+		if st.Restored {
+			r.OrphansRestored++
+		}
 	default:
 		r.Scanned++
 		if st.Restored {

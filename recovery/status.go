@@ -166,6 +166,9 @@ type Report struct {
 	// Orphans has one Status per backup whose live session is missing, in
 	// the order of their keys; the reference module does not see these.
 	Orphans []Status `json:"orphans,omitempty"`
+	// OrphansRestored counts the orphans restored (Options.RestoreOrphans);
+	// Restored does not count them, as the reference module has none.
+	OrphansRestored int `json:"orphans_restored,omitempty"`
 	// Restored counts the sessions of Details that were restored.
 	Restored int `json:"restored"`
 	// Scanned counts the sessions found (the length of Details, unless

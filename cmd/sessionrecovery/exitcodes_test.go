@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 )
@@ -45,4 +49,32 @@ func TestFlagsThatDoNotApplyAreRefused(t *testing.T) {
 	assert.Equal(t, before, snapshot(t, dir), "a refused command changes nothing")
 	code, _, errOut := cli(t, "recover", "--session", "20240601_trip-planning", "--json", "--lock-timeout=1s", dir)
 	assert.Equal(t, exitOK, code, errOut)
+}
+
+// Orphans restored with --restore-orphans are counted, apart from the
+// sessions (the reference module has no orphans, and its "restored"
+// counts sessions): "orphans_restored" in JSON, and in the summary line.
+func TestRestoredOrphansAreCounted(t *testing.T) {
+	dir := sampleCopy(t)
+	require.NoError(t, os.Remove(filepath.Join(dir, "20240602_garden.json")))
+	code, out, errOut := cli(t, "recover", "--restore-orphans", "--json", dir)
+	require.Equal(t, exitOK, code, errOut)
+	var r struct {
+		Restored        int  `json:"restored"`
+		OrphansRestored *int `json:"orphans_restored"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+	assert.Equal(t, 2, r.Restored, "sessions")
+	require.NotNil(t, r.OrphansRestored, out)
+	assert.Equal(t, 1, *r.OrphansRestored)
+
+	dir = sampleCopy(t)
+	require.NoError(t, os.Remove(filepath.Join(dir, "20240602_garden.json")))
+	code, out, errOut = cli(t, "recover", "--restore-orphans", dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "2 restored, 1 without backup, 1 orphan backup (1 restored).")
+
+	code, out, _ = cli(t, "recover", "--json", sampleCopy(t))
+	require.Equal(t, exitOK, code)
+	assert.NotContains(t, out, "orphans_restored", "no orphans, no count: the report stays the reference's")
 }

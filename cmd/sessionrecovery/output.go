@@ -126,7 +126,11 @@ func (t *table) summary(r *recovery.Report) string {
 		parts = append(parts, plural(n, "error", "errors"))
 	}
 	if len(r.Orphans) > 0 {
-		parts = append(parts, plural(len(r.Orphans), "orphan backup", "orphan backups"))
+		orphans := plural(len(r.Orphans), "orphan backup", "orphan backups")
+		if r.OrphansRestored > 0 {
+			orphans += fmt.Sprintf(" (%d restored)", r.OrphansRestored)
+		}
+		parts = append(parts, orphans)
 	}
 	line := fmt.Sprintf("%s scanned: %s.", plural(r.Scanned, "session", "sessions"), strings.Join(parts, ", "))
 	if t.dryRun && t.toRestore > 0 {
@@ -136,7 +140,8 @@ func (t *table) summary(r *recovery.Report) string {
 }
 
 // jsonReport writes the report as one JSON object, streaming the details
-// as they come: {"details":[…],"orphans":[…],"restored":N,"scanned":N}.
+// as they come: {"details":[…],"orphans":[…],"orphans_restored":N,
+// "restored":N,"scanned":N}, the orphans' keys only when there are some.
 type jsonReport struct {
 	w   *bufio.Writer
 	n   int
@@ -170,6 +175,7 @@ func (j *jsonReport) finish(r *recovery.Report) error {
 	if len(r.Orphans) > 0 {
 		j.w.WriteString(`,"orphans":`)
 		j.value(r.Orphans)
+		fmt.Fprintf(j.w, `,"orphans_restored":%d`, r.OrphansRestored)
 	}
 	fmt.Fprintf(j.w, `,"restored":%d,"scanned":%d}`+"\n", r.Restored, r.Scanned)
 	if err := j.w.Flush(); err != nil {
