@@ -102,17 +102,25 @@ func (s *Store) readDir(dir, name string) ([]dirlist.Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	// In batches, keeping only the compact entries that match, as the
-	// local backend does.
+	// On an OsFs in batches, keeping only the compact entries that match,
+	// as the local backend does. Other afero file systems in one read:
+	// MemMapFs reads batches by position, and a file removed between two
+	// of them makes it panic while it holds the directory's lock (the
+	// Close after it then never returns); a second read after a whole one
+	// does the same.
+	batch := -1
+	if _, ok := s.fsys.(*afero.OsFs); ok {
+		batch = readDirBatch
+	}
 	var entries []dirlist.Entry
 	for {
-		infos, err := f.Readdir(readDirBatch)
+		infos, err := f.Readdir(batch)
 		for _, fi := range infos {
 			if strings.HasPrefix(fi.Name(), name) && !isDir(fi) && fi.Mode().IsRegular() {
 				entries = append(entries, dirlist.Entry{Name: fi.Name(), Size: fi.Size()})
 			}
 		}
-		if errors.Is(err, io.EOF) || (err == nil && len(infos) == 0) {
+		if errors.Is(err, io.EOF) || (err == nil && (len(infos) == 0 || batch < 0)) {
 			return entries, nil
 		}
 		if err != nil {

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
@@ -320,4 +322,68 @@ func TestReaderChecksContext(t *testing.T) {
 	_, err = rc.Read(buf)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), `"a.json"`)
+}
+
+// shrinkingFs removes files of its directory between two batches of one
+// directory read, as an application deleting sessions while a scan lists
+// them does.
+type shrinkingFs struct {
+	afero.Fs
+	remove []string
+}
+
+func (s *shrinkingFs) Open(name string) (afero.File, error) {
+	f, err := s.Fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &shrinkingFile{File: f, fs: s}, nil
+}
+
+type shrinkingFile struct {
+	afero.File
+	fs    *shrinkingFs
+	calls int
+}
+
+func (f *shrinkingFile) Readdir(n int) ([]fs.FileInfo, error) {
+	if f.calls++; f.calls == 2 {
+		for _, name := range f.fs.remove {
+			f.fs.Fs.Remove(name)
+		}
+	}
+	return f.File.Readdir(n)
+}
+
+// afero's MemMapFs reads a directory in batches by position: files removed
+// between two batches made it panic while holding the directory's lock,
+// and the listing hung for ever in the Close that followed. A listing of a
+// store that shrinks meanwhile ends, and reports files that are there.
+func TestListingAShrinkingDirectoryEnds(t *testing.T) {
+	mem := afero.NewMemMapFs()
+	var remove []string
+	for i := range 3000 {
+		name := fmt.Sprintf("/s%04d.json", i)
+		require.NoError(t, afero.WriteFile(mem, name, []byte(`{"messages":[]}`), 0o644))
+		if i >= 500 {
+			remove = append(remove, name)
+		}
+	}
+	s := aferofs.New(&shrinkingFs{Fs: mem, remove: remove}, "/")
+	done := make(chan error, 1)
+	var keys []string
+	go func() {
+		done <- s.List(context.Background(), "", func(o store.Object) error {
+			keys = append(keys, o.Key)
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the listing of a directory that shrank while it was read never ended")
+	}
+	assert.True(t, sort.StringsAreSorted(keys))
+	assert.GreaterOrEqual(t, len(keys), 500, "the files still there are listed")
 }
