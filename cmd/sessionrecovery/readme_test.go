@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The README's sample output is the command's real output: each block that
+// starts "$ sessionrecovery ..." on the shipped sample store is run, and
+// what it prints must be what the README shows under it.
+func TestReadmeSampleOutput(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	samples := 0
+	for _, block := range strings.Split(string(readme), "```")[1:] {
+		command, want, ok := strings.Cut(strings.TrimPrefix(block, "\n"), "\n")
+		args, isCommand := strings.CutPrefix(command, "$ sessionrecovery ")
+		if !ok || !isCommand {
+			continue
+		}
+		fields := strings.Fields(args)
+		for i, f := range fields {
+			if f == "examples/sessions" {
+				fields[i] = "../../examples/sessions"
+			}
+		}
+		samples++
+		_, out, _ := cli(t, fields...)
+		assert.Equal(t, want, out, "the README's output of %q", command)
+	}
+	require.Positive(t, samples, "the README shows the command's output")
+}
