@@ -136,13 +136,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	set := settings{lockTimeout: local.DefaultLockTimeout} // commands that write nothing take no lock flag
-	fs := c.flags(stderr, &set)
+	// Help asked for goes to stdout; a parse error is one line and a hint
+	// on stderr, not the whole usage.
+	fs := c.flags(stdout, &set)
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	positional, err := parseInterspersed(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		usage()
 		return exitOK
 	}
 	if err != nil {
-		return exitUsage // the flag package has printed the error and the usage
+		return usageError(stderr, cmd, "%v", err)
 	}
 	set.given = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set.given[f.Name] = true })

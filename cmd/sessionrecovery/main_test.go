@@ -65,9 +65,21 @@ func TestHelp(t *testing.T) {
 	for _, want := range []string{"-session", "-json", "-count-all", "-concurrency", "-restore-orphans"} {
 		assert.Contains(t, out, want)
 	}
-	code, _, errOut := cli(t, "recover", "--help")
-	assert.Equal(t, exitOK, code)
-	assert.Contains(t, errOut, "-session")
+	for _, flag := range []string{"--help", "-h", "-help"} {
+		code, out, errOut := cli(t, "recover", flag)
+		assert.Equal(t, exitOK, code)
+		assert.Contains(t, out, "-session", "help goes to stdout, as asked for")
+		assert.Empty(t, errOut)
+	}
+}
+
+// A mistyped flag is answered in one line and a hint, not the whole
+// usage: the line that says what is wrong stays on the screen.
+func TestUnknownFlagIsOneLineAndAHint(t *testing.T) {
+	code, out, errOut := cli(t, "scan", "--force", "examples/sessions")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "sessionrecovery scan: flag provided but not defined: -force\nRun 'sessionrecovery help scan' for usage.\n", errOut)
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
