@@ -192,6 +192,11 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
 		return exitErrors
 	}
+	if err == nil && report.Scanned == 0 && len(report.Orphans) == 0 {
+		if hint := emptyHint(args[0]); hint != "" {
+			fmt.Fprintf(stderr, "sessionrecovery %s: %s\n", cmd, shownText(hint))
+		}
+	}
 	if err == nil && unhandled > 0 {
 		// Every session was reached, but the end of the run cut some of
 		// them short (a wait for a lock, a read).

@@ -78,3 +78,31 @@ func TestRestoredOrphansAreCounted(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	assert.NotContains(t, out, "orphans_restored", "no orphans, no count: the report stays the reference's")
 }
+
+// A run that finds no session says where they might be: in a folder of
+// the directory given, or below a prefix= that lacks its trailing '/'.
+func TestEmptyRunSaysWhy(t *testing.T) {
+	parent := t.TempDir()
+	sessions := filepath.Join(parent, "sessions")
+	require.NoError(t, os.Mkdir(sessions, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sessions, "a.json"), []byte(session(1)), 0o644))
+	code, out, errOut := cli(t, "scan", parent)
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "0 sessions scanned")
+	assert.Contains(t, errOut, "no sessions directly in "+parent)
+	assert.Contains(t, errOut, "did you mean "+sessions+"?")
+
+	srv := testserver.S3(t)
+	for k, v := range srv.Env {
+		t.Setenv(k, v)
+	}
+	testserver.Fill(t, srv.Bucket, map[string][]byte{"team/a.json": []byte(session(1))})
+	code, _, errOut = cli(t, "scan", withPrefix(srv.URL, "team"))
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, errOut, "prefix=team has no trailing '/'")
+	assert.Contains(t, errOut, "prefix=team/")
+
+	code, _, errOut = cli(t, "scan", withPrefix(srv.URL, "team/"))
+	assert.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, errOut, "no sessions", "sessions found: no hint")
+}
