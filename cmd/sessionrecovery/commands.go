@@ -35,6 +35,8 @@ type settings struct {
 	restoreOrphans bool
 	verbose        bool
 	lockTimeout    time.Duration
+	noProgress     bool
+	quiet          bool
 	// given holds the names of the flags the command line set.
 	given map[string]bool
 }
@@ -108,6 +110,9 @@ func runFlags(fs *flag.FlagSet, set *settings) {
 	fs.BoolVar(&set.countAll, "count-all", false, "also read sessions that have no backup, to report their message counts\n(the report then equals the Python module's)")
 	fs.IntVar(&set.concurrency, "concurrency", recovery.DefaultConcurrency, fmt.Sprintf("handle at most `N` sessions at once (1 to %d)", recovery.MaxConcurrency))
 	fs.BoolVar(&set.verbose, "verbose", false, "list every session in the table, not only those restored, to restore, or failed")
+	fs.BoolVar(&set.noProgress, "no-progress", false, "show no running count on stderr (it shows only on a terminal)")
+	fs.BoolVar(&set.quiet, "quiet", false, "show no running count and no notices on stderr; warnings and errors still show")
+	fs.BoolVar(&set.quiet, "q", false, "the same as --quiet")
 }
 
 func usageError(stderr io.Writer, cmd, format string, a ...any) int {
@@ -123,7 +128,7 @@ func openLocation(ctx context.Context, set *settings, cmd string, args []string,
 		return nil, nil, usageError(stderr, cmd, "--lock-timeout must not be negative, got %v", set.lockTimeout)
 	}
 	s, closeFn, err := backends.Open(ctx, args[0],
-		backends.WithLogger(noticeLogger(stderr, cmd)),
+		backends.WithLogger(noticeLogger(stderr, cmd, set.quiet)),
 		backends.WithLockTimeout(set.lockTimeout))
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)
@@ -141,7 +146,7 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		return code
 	}
 	defer closeFn()
-	prog := newProgress(stderr, dryRun)
+	prog := newProgress(stderr, dryRun, !set.noProgress && !set.quiet)
 	// The report streams out as sessions finish, so memory stays flat
 	// however large the store.
 	var (

@@ -13,17 +13,23 @@ import (
 // line each, "sessionrecovery CMD: MESSAGE" ("warning: MESSAGE" at Warn
 // level and above), like the command's other messages there. The stores' messages say it all;
 // their attributes repeat it for structured logs, and are left out here.
-func noticeLogger(w io.Writer, cmd string) *slog.Logger {
-	return slog.New(&noticeHandler{w: w, prefix: "sessionrecovery " + cmd + ": ", mu: new(sync.Mutex)})
+// With quiet, only warnings and above are shown.
+func noticeLogger(w io.Writer, cmd string, quiet bool) *slog.Logger {
+	level := slog.LevelInfo
+	if quiet {
+		level = slog.LevelWarn
+	}
+	return slog.New(&noticeHandler{w: w, prefix: "sessionrecovery " + cmd + ": ", level: level, mu: new(sync.Mutex)})
 }
 
 type noticeHandler struct {
 	w      io.Writer
 	prefix string
+	level  slog.Level
 	mu     *sync.Mutex // one line at a time, whichever goroutine logs
 }
 
-func (h *noticeHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h *noticeHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
 
 func (h *noticeHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
@@ -226,29 +228,30 @@ func countWords(c recovery.Count, err error) string {
 	}
 }
 
-// progress shows a running count on stderr while a long run goes on, when
-// stderr is a terminal; elsewhere it stays silent.
+// progress shows a running count on stderr while a run goes on, when
+// stderr is a terminal and progress is on; elsewhere it stays silent. The
+// first count shows at once, and again at once after a table row cleared
+// it; otherwise at most five times a second.
 type progress struct {
 	w      io.Writer
 	dryRun bool
 	on     bool
+	start  time.Time
 	last   time.Time
 	shown  bool
 }
 
-func newProgress(w io.Writer, dryRun bool) *progress {
-	f, ok := w.(*os.File)
+func newProgress(w io.Writer, dryRun, enabled bool) *progress {
 	on := false
-	if ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			on = true
-		}
+	if f, ok := w.(*os.File); ok && enabled {
+		on = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, dryRun: dryRun, on: on, last: time.Now()}
+	now := time.Now()
+	return &progress{w: w, dryRun: dryRun, on: on, start: now, last: now}
 }
 
 func (p *progress) update(pr recovery.Progress) {
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
+	if !p.on || (p.shown && time.Since(p.last) < 200*time.Millisecond) {
 		return
 	}
 	p.last = time.Now()
@@ -256,7 +259,10 @@ func (p *progress) update(pr recovery.Progress) {
 	if p.dryRun {
 		verb = "to restore"
 	}
-	fmt.Fprintf(p.w, "\r%d sessions handled, %d %s, %d errors ", pr.Handled, pr.Restored, verb, pr.Errors)
+	elapsed := p.last.Sub(p.start)
+	rate := float64(pr.Handled) / max(elapsed.Seconds(), 1e-3)
+	fmt.Fprintf(p.w, "\r\033[K%d sessions handled (%.0f/s, %s elapsed), %d %s, %d errors",
+		pr.Handled, rate, elapsed.Round(time.Second), pr.Restored, verb, pr.Errors)
 	p.shown = true
 }
 
