@@ -36,13 +36,14 @@ type settings struct {
 	verbose        bool
 	lockTimeout    time.Duration
 	noProgress     bool
+	dryRun         bool
 	quiet          bool
 	// given holds the names of the flags the command line set.
 	given map[string]bool
 }
 
 // sessionFlags are the flags of recover that apply with --session.
-var sessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true}
+var sessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true, "dry-run": true, "n": true}
 
 var commands = map[string]command{
 	"scan": {
@@ -63,6 +64,8 @@ var commands = map[string]command{
 			runFlags(fs, set)
 			fs.StringVar(&set.session, "session", "", "restore only the session with this `ID` (the file name less .json)")
 			fs.BoolVar(&set.restoreOrphans, "restore-orphans", false, "also restore <id>.json from <id>.json.bak when <id>.json is missing")
+			fs.BoolVar(&set.dryRun, "dry-run", false, "report what recover would do, and change nothing (as scan does)")
+			fs.BoolVar(&set.dryRun, "n", false, "the same as --dry-run")
 			fs.DurationVar(&set.lockTimeout, "lock-timeout", local.DefaultLockTimeout, "in a local directory, wait at most `D` (such as 30s or 2m; 0 tries once)\nfor the directory's lock, which every save through the library holds for\nmoments and another reader or a stopped process may hold for ever; a session\nwhose lock is not had by then is reported as an error naming the holder and\nleft as it was, and later ones there fail at once while the lock stays taken")
 			return fs
 		},
@@ -75,7 +78,7 @@ var commands = map[string]command{
 				}
 				return runOne(ctx, set, "recover", args, set.session, stdout, stderr)
 			}
-			return runAll(ctx, set, "recover", args, false, stdout, stderr)
+			return runAll(ctx, set, "recover", args, set.dryRun, stdout, stderr)
 		},
 	},
 	"inspect": {
@@ -237,7 +240,7 @@ func runOne(ctx context.Context, set *settings, cmd string, args []string, id st
 	if cmd == "inspect" {
 		st, err = recovery.Inspect(ctx, s, id)
 	} else {
-		st, err = recovery.Recover(ctx, s, id, recovery.Options{RestoreOrphans: set.restoreOrphans})
+		st, err = recovery.Recover(ctx, s, id, recovery.Options{RestoreOrphans: set.restoreOrphans, DryRun: set.dryRun})
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sessionrecovery %s: %v\n", cmd, err)
@@ -249,7 +252,7 @@ func runOne(ctx context.Context, set *settings, cmd string, args []string, id st
 			return exitErrors
 		}
 	} else {
-		writeStatus(stdout, st, cmd == "inspect", args[0])
+		writeStatus(stdout, st, cmd == "inspect", set.dryRun, args[0])
 	}
 	if st.Err != nil {
 		if bare, ok := strings.CutSuffix(id, ".json"); ok && errors.Is(st.Err, store.ErrNotExist) && st.LiveMessages == recovery.NotSession {

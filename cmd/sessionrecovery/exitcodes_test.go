@@ -106,3 +106,24 @@ func TestEmptyRunSaysWhy(t *testing.T) {
 	assert.Equal(t, exitOK, code, errOut)
 	assert.NotContains(t, errOut, "no sessions", "sessions found: no hint")
 }
+
+// recover -n (--dry-run) is scan: it reports what it would do and changes
+// nothing, with or without --session.
+func TestRecoverDryRunChangesNothing(t *testing.T) {
+	dir := sampleCopy(t)
+	before := snapshot(t, dir)
+	_, scanOut, _ := cli(t, "scan", dir)
+	for _, args := range [][]string{
+		{"recover", "-n", dir},
+		{"recover", "--dry-run", dir},
+	} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, exitOK, code, errOut)
+		assert.Equal(t, scanOut, out, "%v reports as scan does", args)
+		assert.Equal(t, before, snapshot(t, dir), "%v changed nothing", args)
+	}
+	code, out, errOut := cli(t, "recover", "-n", "--session", "20240601_trip-planning", dir)
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "to restore")
+	assert.Equal(t, before, snapshot(t, dir))
+}

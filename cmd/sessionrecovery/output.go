@@ -194,7 +194,7 @@ func plural(n int, one, many string) string {
 }
 
 // writeStatus prints one session's status for inspect and recover --session.
-func writeStatus(w io.Writer, st recovery.Status, inspect bool, location string) {
+func writeStatus(w io.Writer, st recovery.Status, inspect, dryRun bool, location string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "session\t%s\n", shown(st.SessionID))
 	fmt.Fprintf(tw, "live\t%s\t%s\n", shown(st.Key), countWords(st.LiveMessages, st.Err))
@@ -205,7 +205,7 @@ func writeStatus(w io.Writer, st recovery.Status, inspect bool, location string)
 			fmt.Fprintf(tw, "next\tsessionrecovery recover --session %s %s\n", shellQuoted(st.SessionID), shellQuoted(location))
 		}
 	} else {
-		fmt.Fprintf(tw, "outcome\t%s\n", outcome(st, false))
+		fmt.Fprintf(tw, "outcome\t%s\n", outcome(st, dryRun))
 	}
 	if inspect && st.Err != nil {
 		fmt.Fprintf(tw, "error\t%s\n", shownText(st.Error))
