@@ -13,6 +13,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"time"
 )
 
 // ErrNotExist is returned (wrapped) by every Store when an object is missing.
@@ -26,6 +27,9 @@ type Object struct {
 	Key string
 	// Size is the object's length in bytes.
 	Size int64
+	// ModTime is when the object was last written, as the store records
+	// it; the zero time when the store does not say.
+	ModTime time.Time
 }
 
 // Store is the storage a recovery runs against: list, read, and

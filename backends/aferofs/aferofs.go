@@ -117,7 +117,7 @@ func (s *Store) readDir(dir, name string) ([]dirlist.Entry, error) {
 		infos, err := f.Readdir(batch)
 		for _, fi := range infos {
 			if strings.HasPrefix(fi.Name(), name) && !isDir(fi) && fi.Mode().IsRegular() {
-				entries = append(entries, dirlist.Entry{Name: fi.Name(), Size: fi.Size()})
+				entries = append(entries, dirlist.Entry{Name: fi.Name(), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()})
 			}
 		}
 		if errors.Is(err, io.EOF) || (err == nil && (len(infos) == 0 || batch < 0)) {

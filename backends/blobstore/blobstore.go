@@ -115,7 +115,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) e
 			return fmt.Errorf("blob: list %q: the bucket listed %q after %q, out of byte-wise order", prefix, obj.Key, prev)
 		}
 		prev, first = obj.Key, false
-		if err := fn(store.Object{Key: obj.Key, Size: obj.Size}); err != nil {
+		if err := fn(store.Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
 			return err
 		}
 	}

@@ -306,7 +306,7 @@ func (s *Store) classify(key string, de fs.DirEntry) (e dirlist.Entry, object bo
 		if err != nil {
 			return e, false, err
 		}
-		e.Size = fi.Size()
+		e.Size, e.ModTime = fi.Size(), changed(fi)
 	case t&fs.ModeSymlink != 0:
 		// Root.Stat follows the link only while it stays inside the root.
 		fi, err := s.root.Stat(filepath.FromSlash(key))
@@ -314,7 +314,7 @@ func (s *Store) classify(key string, de fs.DirEntry) (e dirlist.Entry, object bo
 		case err != nil:
 			// escapes or dangles: listed, Open fails
 		case fi.Mode().IsRegular():
-			e.Size = fi.Size()
+			e.Size, e.ModTime = fi.Size(), changed(fi)
 		case fi.IsDir():
 			return e, false, nil
 		default:

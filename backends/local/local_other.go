@@ -48,3 +48,6 @@ func lockStripe(string) int { return 0 }
 
 // openDir opens dir of root, to read or sync it.
 func openDir(root *os.Root, dir string) (*os.File, error) { return root.Open(dir) }
+
+// changed is when the file fi describes was last modified, in nanoseconds.
+func changed(fi fs.FileInfo) int64 { return fi.ModTime().UnixNano() }

@@ -170,3 +170,16 @@ func lockStripe(dir string) int {
 func openDir(root *os.Root, dir string) (*os.File, error) {
 	return root.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 }
+
+// changed is when the file fi describes last changed, in nanoseconds: the
+// later of its modification time and its status change time, which a new
+// name (a hard link, a rename) or a chmod also sets. A kept copy made by a
+// hard link is the replaced file itself, last modified when it was last
+// saved: its age is from when it was kept.
+func changed(fi fs.FileInfo) int64 {
+	m := fi.ModTime().UnixNano()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return max(m, statusChange(st))
+	}
+	return m
+}

@@ -36,6 +36,8 @@ type settings struct {
 	verbose        bool
 	lockTimeout    time.Duration
 	noProgress     bool
+	olderThan      time.Duration
+	yes            bool
 	dryRun         bool
 	quiet          bool
 	// given holds the names of the flags the command line set.
@@ -80,6 +82,17 @@ var commands = map[string]command{
 			}
 			return runAll(ctx, set, "recover", args, set.dryRun, stdout, stderr)
 		},
+	},
+	"prune": {
+		flags: func(w io.Writer, set *settings) *flag.FlagSet {
+			fs := newFlagSet("prune", "--older-than D [--yes] [flags] LOCATION",
+				"List the kept copies restores left (<id>.json.replaced, .replaced.N) that\nwere last written more than D ago, and with --yes delete them. Nothing\nelse is ever deleted.", w)
+			fs.DurationVar(&set.olderThan, "older-than", 0, "the age `D` a kept copy must pass to go, such as 720h (30 days); required")
+			fs.BoolVar(&set.yes, "yes", false, "delete them; without it, only list them")
+			fs.DurationVar(&set.lockTimeout, "lock-timeout", local.DefaultLockTimeout, "in a local directory, wait at most `D` for the directory's lock")
+			return fs
+		},
+		run: prune,
 	},
 	"inspect": {
 		flags: func(w io.Writer, set *settings) *flag.FlagSet {

@@ -75,6 +75,8 @@ Usage:
                                                    restore one session
   sessionrecovery inspect [flags] LOCATION ID      show one session's counts and the advice
   sessionrecovery help [COMMAND]                   show this text, or a command's flags
+  sessionrecovery prune --older-than D [--yes] LOCATION
+                                                   list, or delete, kept copies older than D
   sessionrecovery version                          print the build's version (also --version)
 
 LOCATION is one of:

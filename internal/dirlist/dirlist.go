@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/c0fe5641/sessionrecovery/store"
 )
@@ -25,6 +26,10 @@ type Entry struct {
 	Name string
 	// Size is the object's length in bytes.
 	Size int64
+	// ModTime is when it was last written, in nanoseconds since the Unix
+	// epoch (8 bytes rather than a time.Time's 24, for a directory of
+	// hundreds of thousands); 0 when unknown.
+	ModTime int64
 }
 
 // ReadDir returns the objects of the directory dir whose names start with
@@ -74,7 +79,11 @@ func List(ctx context.Context, prefix string, readDir ReadDir, fn func(store.Obj
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(store.Object{Key: base + e.Name, Size: e.Size}); err != nil {
+		o := store.Object{Key: base + e.Name, Size: e.Size}
+		if e.ModTime != 0 {
+			o.ModTime = time.Unix(0, e.ModTime)
+		}
+		if err := fn(o); err != nil {
 			return err
 		}
 	}

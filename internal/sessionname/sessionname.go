@@ -172,3 +172,20 @@ func (k *Kept) Take(live string) (name string, ok bool) {
 func LastKept(live string) string {
 	return live + KeptSuffix + "." + strconv.Itoa(MaxKeptN)
 }
+
+// ForKept says whether key is a kept copy of a session, a name Kept.Take
+// gives (live + KeptSuffix, or that plus ".N"), and if so names that
+// session.
+func ForKept(key string) (Names, bool) {
+	i := strings.LastIndex(key, Ext+KeptSuffix)
+	if i < 0 {
+		return Names{}, false
+	}
+	live, rest := key[:i+len(Ext)], key[i+len(Ext)+len(KeptSuffix):]
+	if rest != "" {
+		if n, ok := keptNumber(rest); !ok || n < 2 {
+			return Names{}, false
+		}
+	}
+	return ForKey(live)
+}

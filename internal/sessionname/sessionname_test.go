@@ -91,3 +91,23 @@ func TestValidateID(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInvalidID, id)
 	}
 }
+
+func TestForKept(t *testing.T) {
+	for key, live := range map[string]string{
+		"a.json.replaced":               "a.json",
+		"a.json.replaced.2":             "a.json",
+		"a.json.replaced.2147483647":    "a.json",
+		"x.json.replaced.json.replaced": "x.json.replaced.json",
+	} {
+		n, ok := ForKept(key)
+		assert.True(t, ok, key)
+		assert.Equal(t, live, n.Live, key)
+	}
+	for _, key := range []string{
+		"a.json", "a.json.bak", "a.json.replaced.1", "a.json.replaced.02", "a.json.replaced.x",
+		"a.json.replaced.2147483648", "_index.json.replaced", "d/a.json.replaced", "a.replaced", "a.json.replaced.",
+	} {
+		_, ok := ForKept(key)
+		assert.False(t, ok, key)
+	}
+}

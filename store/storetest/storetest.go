@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -251,6 +252,21 @@ func testList(t *testing.T, newStore NewStore) {
 		"sessions2/t.json": []byte("t"),
 		"Z.json":           []byte("upper"),
 	}
+
+	t.Run("ModTime", func(t *testing.T) {
+		// The store's clock and ours may differ by a little; a listed
+		// time far from when the objects were written is wrong.
+		before := time.Now().Add(-time.Hour)
+		s := newStore(t, objects)
+		after := time.Now().Add(time.Hour)
+		for _, o := range list(t, s, "") {
+			if o.ModTime.IsZero() {
+				continue // the store does not say
+			}
+			assert.True(t, o.ModTime.After(before) && o.ModTime.Before(after),
+				"%q was written between %v and %v, not at %v", o.Key, before, after, o.ModTime)
+		}
+	})
 
 	t.Run("TopLevelInKeyOrder", func(t *testing.T) {
 		s := newStore(t, objects)

@@ -1,0 +1,6 @@
+package local
+
+import "syscall"
+
+// statusChange is st's status change time, in nanoseconds.
+func statusChange(st *syscall.Stat_t) int64 { return st.Ctim.Nano() }
