@@ -136,7 +136,9 @@ func TestLockWaitIsBounded(t *testing.T) {
 		require.NoError(t, rerr)
 		assert.Equal(t, key[:1], string(got), "a write that could not lock changed nothing")
 	}
-	assert.Equal(t, 1, strings.Count(log.String(), "waiting for the lock of "+dir), "the first wait is announced, the later tries are not:\n%s", log)
+	// A 1 ms wait may end before it is announced, on a loaded machine; the
+	// tries after a timeout never are.
+	assert.LessOrEqual(t, strings.Count(log.String(), "waiting for the lock of "+dir), 1, "the later tries are not announced:\n%s", log)
 	if holderKnown() {
 		err := s.Write(ctx, "a.json", strings.NewReader("new"), store.WriteOptions{})
 		assert.Contains(t, err.Error(), "pid ", "the error names who holds the lock")
