@@ -49,18 +49,15 @@ func Open(ctx context.Context, location string, opts ...Option) (store.Store, fu
 	if location == "" {
 		return nil, nil, errors.New("empty location: give a directory path or a URL (" + Supported + ")")
 	}
-	scheme, isURL := urlScheme(location)
-	if !isURL {
-		return openLocal(location, cfg)
-	}
-	var conds blobstore.Conditions
-	switch scheme {
-	case "file":
-		dir, err := filePath(location)
+	if dir, ok, err := LocalDir(location); ok || err != nil {
 		if err != nil {
 			return nil, nil, err
 		}
 		return openLocal(dir, cfg)
+	}
+	scheme, _ := urlScheme(location)
+	var conds blobstore.Conditions
+	switch scheme {
 	case "mem":
 	case "s3":
 		conds = s3cond.Conditions{}
@@ -80,6 +77,20 @@ func Open(ctx context.Context, location string, opts ...Option) (store.Store, fu
 		bopts = append(bopts, blobstore.WithConditions(conds))
 	}
 	return blobstore.New(b, bopts...), b.Close, nil
+}
+
+// LocalDir says whether location names a local directory (a path, or a
+// file:// URL), and which; err says why a file:// URL names none.
+func LocalDir(location string) (dir string, ok bool, err error) {
+	scheme, isURL := urlScheme(location)
+	switch {
+	case !isURL:
+		return location, true, nil
+	case scheme != "file":
+		return "", false, nil
+	}
+	dir, err = filePath(location)
+	return dir, err == nil, err
 }
 
 // An Option configures the store Open returns.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/c0fe5641/sessionrecovery/backends"
 )
 
 // emptyHint says where the sessions might be when a run found none at
@@ -13,12 +15,12 @@ import (
 // a store only: a directory whose sessions sit in a folder of it, or a
 // bucket prefix= without its trailing '/', finds none.
 func emptyHint(location string) string {
-	u, err := url.Parse(location)
-	if err != nil || !strings.Contains(location, "://") {
-		return folderHint(location)
+	if dir, ok, _ := backends.LocalDir(location); ok {
+		return folderHint(dir)
 	}
-	if u.Scheme == "file" {
-		return folderHint(u.Path)
+	u, err := url.Parse(location)
+	if err != nil {
+		return ""
 	}
 	if p := u.Query().Get("prefix"); p != "" && !strings.HasSuffix(p, "/") {
 		return fmt.Sprintf("prefix=%s has no trailing '/', so only keys starting %q at the top of the bucket were read; for the sessions in the folder %s/, use prefix=%s/", p, p, p, p)
