@@ -683,7 +683,7 @@ func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
 	wait, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	where := filepath.Join(s.dir, dir)
-	unlock, err := flockDir(wait, s.root, dir, func(holder string) {
+	unlock, holder, err := flockDir(wait, s.root, dir, func(holder string) {
 		s.logger.Info(fmt.Sprintf("waiting for the lock of %s (%s), at most %v", where, holder, timeout),
 			"dir", where, "holder", holder, "timeout", timeout)
 	})
@@ -694,7 +694,7 @@ func (s *Store) lockDir(ctx context.Context, dir string) (func(), error) {
 			return nil, fmt.Errorf("waiting for the directory lock: %w", ctx.Err())
 		case wait.Err() != nil && errors.Is(err, wait.Err()):
 			s.stuck.Store(dir, struct{}{})
-			return nil, fmt.Errorf("%w (flock of %q, timeout %v): %s%s", ErrLockTimeout, where, s.lockTimeout, lockHolder(s.root, dir), tried)
+			return nil, fmt.Errorf("%w (flock of %q, timeout %v): %s%s", ErrLockTimeout, where, s.lockTimeout, holder, tried)
 		}
 		return nil, err
 	}

@@ -36,11 +36,9 @@ func fileVersion(fi fs.FileInfo) string {
 
 // flockDir has no flock(2) to take: Store.lockDir's lock serialises
 // this process only.
-func flockDir(context.Context, *os.Root, string, func(string)) (func(), error) {
-	return func() {}, nil
+func flockDir(context.Context, *os.Root, string, func(string)) (func(), string, error) {
+	return func() {}, "", nil
 }
-
-func lockHolder(*os.Root, string) string { return "held by another write of this process" }
 
 // lockStripe is always the same lock here: with no flock(2) behind it, two
 // spellings of one directory (case, links) must not get two locks.

@@ -99,11 +99,16 @@ func fileVersion(fi fs.FileInfo) string {
 // without blocking, so that the wait ends with ctx: a blocked flock(2)
 // cannot be interrupted, and a reader's shared lock or a stopped process
 // would hold it for ever. waiting is called once, with the holder, if the
-// lock is taken.
-func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holder string)) (func(), error) {
+// lock is taken; a wait that ends with ctx returns ctx's error and who
+// held the lock then.
+func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holder string)) (unlock func(), holder string, err error) {
 	d, err := openDir(root, dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	giveUp := func() (func(), string, error) {
+		defer d.Close()
+		return nil, holderOf(d), ctx.Err()
 	}
 	pause := time.Millisecond
 	var timer *time.Timer
@@ -113,18 +118,17 @@ func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holde
 			return func() {
 				syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
 				d.Close()
-			}, nil
+			}, "", nil
 		}
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			d.Close()
-			return nil, fmt.Errorf("flock: %w", err)
+			return nil, "", fmt.Errorf("flock: %w", err)
 		}
 		if ctx.Err() != nil {
-			d.Close()
-			return nil, ctx.Err()
+			return giveUp()
 		}
 		if timer == nil {
 			waiting(holderOf(d))
@@ -135,8 +139,7 @@ func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holde
 		}
 		select {
 		case <-ctx.Done():
-			d.Close()
-			return nil, ctx.Err()
+			return giveUp()
 		case <-timer.C:
 		}
 		pause = min(2*pause, maxLockPause)
@@ -145,16 +148,6 @@ func flockDir(ctx context.Context, root *os.Root, dir string, waiting func(holde
 
 // maxLockPause is the longest pause between two tries of a taken lock.
 const maxLockPause = 50 * time.Millisecond
-
-// lockHolder describes who holds dir's flock, for an error message.
-func lockHolder(root *os.Root, dir string) string {
-	d, err := openDir(root, dir)
-	if err != nil {
-		return "held by another process"
-	}
-	defer d.Close()
-	return holderOf(d)
-}
 
 // lockStripe picks the in-process lock of dir: flock(2) serialises
 // whatever two names of one directory are used, so any spread will do.

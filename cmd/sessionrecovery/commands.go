@@ -203,7 +203,8 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		}
 	}
 	prog.clear()
-	if errors.Is(err, recovery.ErrList) && ctx.Err() == nil && report.Scanned == 0 && len(report.Orphans) == 0 {
+	nothingFound := report.Scanned == 0 && len(report.Orphans) == 0
+	if errors.Is(err, recovery.ErrList) && ctx.Err() == nil && nothingFound {
 		// Nothing was listed: the location cannot be read, which is not
 		// an empty store; print no report that could pass for one.
 		fmt.Fprintf(stderr, "sessionrecovery %s: cannot list %s: %v\n", cmd, backends.Redact(args[0]), err)
@@ -213,7 +214,7 @@ func runAll(ctx context.Context, set *settings, cmd string, args []string, dryRu
 		fmt.Fprintf(stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
 		return exitErrors
 	}
-	if err == nil && report.Scanned == 0 && len(report.Orphans) == 0 {
+	if err == nil && nothingFound {
 		if hint := emptyHint(args[0]); hint != "" {
 			fmt.Fprintf(stderr, "sessionrecovery %s: %s\n", cmd, shownText(hint))
 		}
