@@ -2,20 +2,26 @@
 // shrank and restores them from their backups.
 //
 // Run "sessionrecovery help" for the commands and flags.
+//
+// The command line is built with cobra (on pflag), as rclone, restic and
+// kubectl are: GNU-style --long and -s flags placed anywhere, help and
+// "did you mean" suggestions, and shell completion (bash, zsh, fish,
+// PowerShell) generated from the same command tree, so that they cannot
+// drift from the flags the commands take.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
-	"github.com/c0fe5641/sessionrecovery/backends/local"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes.
@@ -39,20 +45,25 @@ func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		cancel(interrupted{sig.(syscall.Signal)})
-		// A second signal ends the process at once.
-		sig = <-signals
-		fmt.Fprintf(os.Stderr, "sessionrecovery: %v again: exiting now\n", sig)
-		os.Exit(exitSignal + int(sig.(syscall.Signal)))
-	}()
+	go onSignals(signals, cancel, os.Stderr, os.Exit)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	var in interrupted
 	if errors.As(context.Cause(ctx), &in) {
 		code = exitSignal + int(in.sig)
 	}
 	os.Exit(code)
+}
+
+// onSignals ends the run on the first signal: the context is cancelled,
+// the sessions not handled are reported, and the command exits 128+N. A
+// second signal calls exit at once, for a run that does not end soon
+// enough (a write blocked on a full pipe, a server that does not answer).
+func onSignals(signals <-chan os.Signal, cancel context.CancelCauseFunc, stderr io.Writer, exit func(int)) {
+	sig := <-signals
+	cancel(interrupted{sig.(syscall.Signal)})
+	sig = <-signals
+	fmt.Fprintf(stderr, "sessionrecovery: %v again: exiting now\n", sig)
+	exit(exitSignal + int(sig.(syscall.Signal)))
 }
 
 // interrupted is the cause of a run cancelled by a signal.
@@ -74,10 +85,14 @@ Usage:
   sessionrecovery recover --session ID [flags] LOCATION
                                                    restore one session
   sessionrecovery inspect [flags] LOCATION ID      show one session's counts and the advice
-  sessionrecovery help [COMMAND]                   show this text, or a command's flags
+  sessionrecovery undo --session ID [flags] LOCATION
+                                                   put back what the last restore replaced
   sessionrecovery prune --older-than D [--yes] LOCATION
                                                    list, or delete, kept copies older than D
+  sessionrecovery completion bash|zsh|fish|powershell
+                                                   print a shell completion script
   sessionrecovery version                          print the build's version (also --version)
+  sessionrecovery help [COMMAND]                   show this text, or a command's flags
 
 LOCATION is one of:
   ./sessions, /var/lib/app/sessions, file:///var/lib/app/sessions
@@ -95,11 +110,19 @@ prefix= scopes a bucket to one folder. Credentials come from each cloud SDK's
 usual chain (environment variables, shared config files, instance roles),
 never from LOCATION; a LOCATION printed back has secret parameters masked.
 
+Flags every command takes:
+      --log-level LEVEL    show notices at LEVEL and above on stderr: debug,
+                           info (the default), warn or error
+      --log-format FORMAT  text (one line each, the default) or json (one
+                           JSON object per line, for log collectors)
+  -h, --help               show a command's help
+
 Examples:
   sessionrecovery scan ./sessions
   sessionrecovery recover --json ./sessions > report.json
   sessionrecovery scan 's3://my-bucket?region=eu-west-1&prefix=sessions/'
   sessionrecovery inspect ./sessions 20240101_abc
+  sessionrecovery prune --older-than 720h ./sessions
 
 Exit status: 0 the run completed without errors; 1 some session had an error
 (left as it was unless its outcome says otherwise) or the run was cut short;
@@ -111,69 +134,141 @@ they were. A second signal exits at once.
 
 // run is the whole command, with its environment passed in for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, versionLine())
+	cmd, err := root.ExecuteContextC(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
 		return exitOK
-	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 {
-			if c, ok := commands[rest[0]]; ok {
-				c.flags(stdout, &settings{}).Usage()
-				return exitOK
-			}
-			fmt.Fprintf(stderr, "sessionrecovery: no command %q\n\n%s", rest[0], usageText)
+	case errors.As(err, &code):
+		return int(code)
+	}
+	// cobra's own errors: an unknown command or flag, a bad flag value.
+	name := cmd.Name()
+	if cmd == root {
+		if msg, ok := unknownCommand(root, args); ok {
+			fmt.Fprintf(stderr, "sessionrecovery: %s\nRun 'sessionrecovery help' for usage.\n", msg)
 			return exitUsage
 		}
-		fmt.Fprint(stdout, usageText)
-		return exitOK
 	}
-	c, ok := commands[cmd]
-	if !ok {
-		fmt.Fprintf(stderr, "sessionrecovery: unknown command %q\n\n%s", cmd, usageText)
-		return exitUsage
-	}
-	set := settings{lockTimeout: local.DefaultLockTimeout} // commands that write nothing take no lock flag
-	// Help asked for goes to stdout; a parse error is one line and a hint
-	// on stderr, not the whole usage.
-	fs := c.flags(stdout, &set)
-	usage := fs.Usage
-	fs.Usage = func() {}
-	fs.SetOutput(io.Discard)
-	positional, err := parseInterspersed(fs, rest)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		usage()
-		return exitOK
-	}
-	if err != nil {
-		return usageError(stderr, cmd, "%v", err)
-	}
-	set.given = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set.given[f.Name] = true })
-	return c.run(ctx, &set, positional, stdout, stderr)
+	return usageError(stderr, name, "%v%s", err, oneDashSlip(cmd, args))
 }
 
-// parseInterspersed parses flags placed before, between or after the
-// positional arguments, as users of other tools expect; "--" ends flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
+// exitCode is the error a command returns to exit with that code, having
+// said why on stderr.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// exitWith turns a command's exit code into what cobra expects of RunE.
+func exitWith(code int) error {
+	if code == exitOK {
+		return nil
 	}
+	return exitCode(code)
+}
+
+// unknownCommand words the error of a first argument that names no
+// command, with cobra's suggestions of those it may have meant.
+func unknownCommand(root *cobra.Command, args []string) (string, bool) {
+	first := args[0]
+	if strings.HasPrefix(first, "-") {
+		return "", false
+	}
+	if c, _, err := root.Find(args); err == nil && c != root {
+		return "", false
+	}
+	msg := fmt.Sprintf("unknown command %q", first)
+	if s := root.SuggestionsFor(first); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return msg, true
+}
+
+// newRoot builds the command tree.
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:               "sessionrecovery",
+		Short:             "find chat sessions that a bug shrank, and restore them",
+		Version:           versionLine(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Args:              cobra.NoArgs,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return e.checkLogFlags() },
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprint(e.stderr, usageText)
+			return exitCode(exitUsage)
+		},
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) { help(c, root) })
+	root.CompletionOptions.HiddenDefaultCmd = false
+	e.logFlags(root.PersistentFlags())
+	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newVersionCmd(e))
+	return root
+}
+
+// help prints a command's help on stdout: the overview for the root, else
+// the command's synopsis, what it does, and its flags.
+func help(c, root *cobra.Command) {
+	w := c.OutOrStdout()
+	if c == root {
+		fmt.Fprint(w, usageText)
+		return
+	}
+	fmt.Fprintf(w, "Usage:\n  %s\n", strings.ReplaceAll(c.UseLine(), "\n", "\n  "))
+	if c.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", c.Long)
+	}
+	if c.HasAvailableLocalFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", c.LocalFlags().FlagUsagesWrapped(80))
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(w, "\nFlags every command takes:\n%s", c.InheritedFlags().FlagUsagesWrapped(80))
+	}
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "\nCommands:\n")
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-12s %s\n", sub.Name(), sub.Short)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nExit status: 0 done without errors, 1 some session had an error or the run\nwas cut short, 2 bad usage or a location that cannot be opened or listed,\n130 or 143 interrupted. Run 'sessionrecovery help' for more.\n")
+}
+
+// oneDashSlip finds the commonest slip on a command line: a long flag
+// given one dash (-json for --json), which GNU-style parsing reads as a
+// cluster of short flags and answers with a puzzling error. It returns the
+// fix, or "".
+func oneDashSlip(c *cobra.Command, args []string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		word, ok := strings.CutPrefix(a, "-")
+		word, _, _ = strings.Cut(word, "=")
+		if !ok || len(word) < 2 || strings.HasPrefix(word, "-") {
+			continue
+		}
+		if c.Flags().Lookup(word) != nil || word == "help" || word == "version" {
+			return fmt.Sprintf(" (long flags take two dashes: --%s)", word)
+		}
+	}
+	return ""
+}
+
+// usageError says what is wrong with the command line in one line, and
+// where to read more; the code is exitUsage.
+func usageError(stderr io.Writer, cmd, format string, a ...any) int {
+	fmt.Fprintf(stderr, "sessionrecovery %s: %s\nRun 'sessionrecovery help %s' for usage.\n", cmd, fmt.Sprintf(format, a...), cmd)
+	return exitUsage
 }

@@ -65,11 +65,32 @@ func TestHelp(t *testing.T) {
 	for _, want := range []string{"-session", "-json", "-count-all", "-concurrency", "-restore-orphans"} {
 		assert.Contains(t, out, want)
 	}
-	for _, flag := range []string{"--help", "-h", "-help"} {
+	for _, flag := range []string{"--help", "-h"} {
 		code, out, errOut := cli(t, "recover", flag)
 		assert.Equal(t, exitOK, code)
-		assert.Contains(t, out, "-session", "help goes to stdout, as asked for")
+		assert.Contains(t, out, "--session", "help goes to stdout, as asked for")
 		assert.Empty(t, errOut)
+	}
+	// Flags are GNU-style: a long flag with one dash is a slip, answered
+	// with the fix rather than read as a cluster of short flags.
+	code, out, errOut := cli(t, "recover", "-help")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "long flags take two dashes: --help")
+}
+
+// Every command takes --help and answers on stdout with its own flags.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, tc := range []struct{ cmd, flag string }{
+		{"scan", "--count-all"}, {"recover", "--dry-run"}, {"inspect", "--json"},
+		{"prune", "--older-than"}, {"completion", "bash"}, {"version", "--help"},
+	} {
+		code, out, errOut := cli(t, tc.cmd, "--help")
+		assert.Equal(t, exitOK, code, tc.cmd)
+		assert.Contains(t, out, "Usage:\n  sessionrecovery "+tc.cmd, tc.cmd)
+		assert.Contains(t, out, tc.flag, tc.cmd)
+		assert.Contains(t, out, "Exit status", tc.cmd)
+		assert.Empty(t, errOut, tc.cmd)
 	}
 }
 
@@ -79,7 +100,7 @@ func TestUnknownFlagIsOneLineAndAHint(t *testing.T) {
 	code, out, errOut := cli(t, "scan", "--force", "examples/sessions")
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "sessionrecovery scan: flag provided but not defined: -force\nRun 'sessionrecovery help scan' for usage.\n", errOut)
+	assert.Equal(t, "sessionrecovery scan: unknown flag: --force\nRun 'sessionrecovery help scan' for usage.\n", errOut)
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
@@ -94,7 +115,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown command", []string{"fix", dir}, `unknown command "fix"`},
 		{"no location", []string{"scan"}, "want one LOCATION"},
 		{"two locations", []string{"scan", dir, dir}, "want one LOCATION"},
-		{"unknown flag", []string{"scan", "--force", dir}, "flag provided but not defined"},
+		{"unknown flag", []string{"scan", "--force", dir}, "unknown flag: --force"},
+		{"one-dash long flag", []string{"scan", "-json", dir}, "long flags take two dashes: --json"},
+		{"flag of another command", []string{"scan", "--session", "x", dir}, "unknown flag: --session"},
+		{"flag not for one session", []string{"recover", "--session", "x", "--concurrency", "4", dir}, "--concurrency does not apply to recover --session"},
+		{"bad log level", []string{"scan", "--log-level", "loud", dir}, "--log-level"},
+		{"bad log format", []string{"scan", "--log-format", "xml", dir}, "--log-format"},
 		{"bad concurrency", []string{"recover", "--concurrency", "0", dir}, "--concurrency must be between 1 and 1024"},
 		{"missing location", []string{"scan", filepath.Join(dir, "nope")}, "nope"},
 		{"location is a file", []string{"recover", file}, "not a directory"},

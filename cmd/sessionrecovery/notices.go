@@ -2,24 +2,81 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// noticeLogger is the logger the stores get: their notices (a write
-// waiting for a lock, an owner that could not be kept) go to stderr as one
-// line each, "sessionrecovery CMD: MESSAGE" ("warning: MESSAGE" at Warn
-// level and above), like the command's other messages there. The stores' messages say it all;
-// their attributes repeat it for structured logs, and are left out here.
-// With quiet, only warnings and above are shown.
-func noticeLogger(w io.Writer, cmd string, quiet bool) *slog.Logger {
-	level := slog.LevelInfo
-	if quiet {
-		level = slog.LevelWarn
+// env is what every command is given: where its output goes, and the
+// flags every command takes, those of its notices on stderr.
+type env struct {
+	stdout, stderr io.Writer
+	logLevel       string
+	logFormat      string
+}
+
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+func (e *env) logFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&e.logLevel, "log-level", "info", "show notices at `LEVEL` and above on stderr: debug, info, warn or error")
+	fs.StringVar(&e.logFormat, "log-format", "text", "`FORMAT` of the notices on stderr: text (one line each) or json (one JSON object per line)")
+}
+
+func (e *env) checkLogFlags() error {
+	if _, ok := logLevels[e.logLevel]; !ok {
+		return fmt.Errorf("--log-level must be debug, info, warn or error, got %q", e.logLevel)
 	}
-	return slog.New(&noticeHandler{w: w, prefix: "sessionrecovery " + cmd + ": ", level: level, mu: new(sync.Mutex)})
+	if e.logFormat != "text" && e.logFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, got %q", e.logFormat)
+	}
+	return nil
+}
+
+// completeLogFlags offers the values of the log flags to shell completion.
+func completeLogFlags(c *cobra.Command) {
+	c.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	c.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// logger is the logger a command gives the stores and the cloud SDKs:
+// their notices (a write waiting for a lock, an owner that could not be
+// kept, an SDK's warning) go to stderr, never to stdout, at --log-level
+// and above (with quiet, warnings and above). In the text format each is
+// one line, "sessionrecovery CMD: MESSAGE" ("warning: MESSAGE" at Warn and
+// above), like the command's other messages there; the stores' messages
+// say it all, and their attributes, which repeat it for structured logs,
+// are left out. The json format is slog's, with every attribute and a
+// "command" attribute.
+func (e *env) logger(cmd string, quiet bool) *slog.Logger {
+	level := logLevels[e.logLevel]
+	if quiet {
+		level = max(level, slog.LevelWarn)
+	}
+	if e.logFormat == "json" {
+		h := slog.NewJSONHandler(lockedWriter(e.stderr), &slog.HandlerOptions{Level: level})
+		return slog.New(h).With("command", cmd)
+	}
+	return slog.New(&noticeHandler{w: e.stderr, prefix: "sessionrecovery " + cmd + ": ", level: level, mu: new(sync.Mutex)})
+}
+
+// lockedWriter makes whole writes to w one at a time, for a handler that
+// several goroutines use.
+func lockedWriter(w io.Writer) io.Writer { return &locked{w: w} }
+
+type locked struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *locked) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 type noticeHandler struct {
@@ -34,10 +91,15 @@ func (h *noticeHandler) Enabled(_ context.Context, l slog.Level) bool { return l
 func (h *noticeHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(h.prefix)
-	if r.Level >= slog.LevelWarn {
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("error: ")
+	case r.Level >= slog.LevelWarn:
 		b.WriteString("warning: ")
+	case r.Level < slog.LevelInfo:
+		b.WriteString("debug: ")
 	}
-	b.WriteString(r.Message)
+	b.WriteString(shownText(r.Message))
 	b.WriteString("\n")
 	h.mu.Lock()
 	defer h.mu.Unlock()

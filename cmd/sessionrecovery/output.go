@@ -9,8 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"golang.org/x/term"
+	"golang.org/x/text/width"
 
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
@@ -54,16 +56,30 @@ func interesting(st recovery.Status) bool {
 }
 
 // table prints sessions as they come — those worth a look, or all with
-// verbose — then the orphans and a summary line. It keeps counts, never
-// the sessions, so a run of any size streams through it.
+// verbose — then the orphans and a summary line. Its first column is as
+// wide as the widest id among the first rows (up to tableWindow of them,
+// held back until then, or until the run ends); a later, wider id pushes
+// only its own row. It keeps counts, never the sessions, so a run of any
+// size streams through it.
 type table struct {
 	w                  io.Writer
 	dryRun, verbose    bool
-	header             bool
+	held               [][4]string // rows held back to size the column
+	width              int         // of the first column, once known
 	toRestore, noBakup int
 }
 
-const rowFormat = "%-30s %6s %6s  %s\n"
+// tableWindow is how many rows the table holds back to size its first
+// column: enough to see the ids of a typical run whole, and few enough
+// that the first rows of a long run show at once.
+const tableWindow = 200
+
+// minIDWidth keeps short ids in a column as wide as its heading.
+var minIDWidth = textWidth("ORPHAN BACKUP")
+
+func newTable(w io.Writer, dryRun, verbose bool) *table {
+	return &table{w: w, dryRun: dryRun, verbose: verbose}
+}
 
 func (t *table) add(st recovery.Status) {
 	switch {
@@ -76,27 +92,97 @@ func (t *table) add(st recovery.Status) {
 	if !t.verbose && !interesting(st) {
 		return
 	}
-	if !t.header {
-		fmt.Fprintf(t.w, rowFormat, "SESSION", "LIVE", "BACKUP", "OUTCOME")
-		t.header = true
-	}
-	fmt.Fprintf(t.w, rowFormat, shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun))
+	t.row([4]string{shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun)})
 }
 
-func (t *table) finish(r *recovery.Report) {
+// row prints r, or holds it back while the first column's width is not
+// known.
+func (t *table) row(r [4]string) {
+	if t.width == 0 {
+		t.held = append(t.held, r)
+		if len(t.held) < tableWindow {
+			return
+		}
+		t.flush()
+		return
+	}
+	t.print(r)
+}
+
+// flush sizes the first column to the rows held back, and prints them
+// under the heading.
+func (t *table) flush() {
+	if t.width != 0 || len(t.held) == 0 {
+		return
+	}
+	t.width = minIDWidth
+	for _, r := range t.held {
+		t.width = max(t.width, textWidth(r[0]))
+	}
+	t.print([4]string{"SESSION", "LIVE", "BACKUP", "OUTCOME"})
+	for _, r := range t.held {
+		t.print(r)
+	}
+	t.held = nil
+}
+
+func (t *table) print(r [4]string) {
+	fmt.Fprintf(t.w, "%s %6s %6s  %s\n", pad(r[0], t.width), r[1], r[2], r[3])
+}
+
+func (t *table) finish(r *recovery.Report) error {
+	t.flush()
+	header := t.width != 0
 	if len(r.Orphans) > 0 {
-		if t.header {
+		if header {
 			fmt.Fprintln(t.w)
 		}
-		fmt.Fprintf(t.w, rowFormat, "ORPHAN BACKUP", "LIVE", "BACKUP", "OUTCOME")
+		width := t.width
+		if width == 0 {
+			width = minIDWidth
+			for _, st := range r.Orphans {
+				width = max(width, textWidth(shown(st.BackupKey)))
+			}
+		}
+		rows := [][4]string{{"ORPHAN BACKUP", "LIVE", "BACKUP", "OUTCOME"}}
 		for _, st := range r.Orphans {
-			fmt.Fprintf(t.w, rowFormat, shown(st.BackupKey), "-", countText(st.BakMessages), orphanOutcome(st, t.dryRun))
+			rows = append(rows, [4]string{shown(st.BackupKey), "-", countText(st.BakMessages), orphanOutcome(st, t.dryRun)})
+		}
+		t.width = width
+		for _, row := range rows {
+			t.print(row)
 		}
 	}
-	if t.header || len(r.Orphans) > 0 {
+	if header || len(r.Orphans) > 0 {
 		fmt.Fprintln(t.w)
 	}
 	fmt.Fprintln(t.w, t.summary(r))
+	return nil
+}
+
+// textWidth is how many terminal columns s takes: two for a wide East
+// Asian character, none for a combining mark, one for the rest. (shown
+// has already made every control character visible.)
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+		case width.LookupRune(r).Kind() == width.EastAsianWide || width.LookupRune(r).Kind() == width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// pad fills s with spaces to n columns.
+func pad(s string, n int) string {
+	if w := textWidth(s); w < n {
+		return s + strings.Repeat(" ", n-w)
+	}
+	return s
 }
 
 func orphanOutcome(st recovery.Status, dryRun bool) string {

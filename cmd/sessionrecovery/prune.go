@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/c0fe5641/sessionrecovery/backends"
 	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
@@ -20,25 +22,56 @@ var pruneNow = time.Now
 // .replaced.N) that a restore left and that were last written more than
 // --older-than ago. Nothing else is ever deleted: not a live document, not
 // a backup, not a name recovery does not make.
-func prune(ctx context.Context, set *settings, args []string, stdout, stderr io.Writer) int {
-	switch {
-	case !set.given["older-than"]:
-		return usageError(stderr, "prune", "--older-than is required: how old a kept copy must be to go (such as 720h for 30 days)")
-	case set.olderThan < 0:
-		return usageError(stderr, "prune", "--older-than must not be negative, got %v", set.olderThan)
+func newPruneCmd(e *env) *cobra.Command {
+	var p pruning
+	c := &cobra.Command{
+		Use:   "prune --older-than D [--yes] [flags] LOCATION",
+		Short: "list, or delete, kept copies older than D",
+		Long:  "List the kept copies restores left (<id>.json.replaced, .replaced.N) that\nwere last written more than D ago, and with --yes delete them. Nothing\nelse is ever deleted.",
+		RunE: func(c *cobra.Command, args []string) error {
+			p.e = e
+			p.given = c.Flags().Changed("older-than")
+			return exitWith(p.run(c.Context(), args))
+		},
+		ValidArgsFunction: completeLocation,
 	}
-	s, closeFn, code := openLocation(ctx, set, "prune", args, stderr)
+	fs := c.Flags()
+	fs.DurationVar(&p.olderThan, "older-than", 0, "the age `D` a kept copy must pass to go, such as 720h (30 days); required")
+	fs.BoolVar(&p.yes, "yes", false, "delete them; without it, only list them")
+	lockFlag(fs, &p.lockTimeout)
+	completeLogFlags(c)
+	return c
+}
+
+// pruning is one run of prune.
+type pruning struct {
+	e           *env
+	olderThan   time.Duration
+	given       bool // --older-than was given
+	yes         bool
+	lockTimeout time.Duration
+}
+
+func (p *pruning) run(ctx context.Context, args []string) int {
+	stdout, stderr := p.e.stdout, p.e.stderr
+	switch {
+	case !p.given:
+		return usageError(stderr, "prune", "--older-than is required: how old a kept copy must be to go (such as 720h for 30 days)")
+	case p.olderThan < 0:
+		return usageError(stderr, "prune", "--older-than must not be negative, got %v", p.olderThan)
+	}
+	s, code := openLocation(ctx, p.e, "prune", args, false, p.lockTimeout)
 	if code != exitOK {
 		return code
 	}
-	defer closeFn()
-	w, canDelete := s.(store.Writer)
-	if set.yes && !canDelete {
-		fmt.Fprintf(stderr, "sessionrecovery prune: %s cannot delete objects\n", args[0])
+	defer s.close()
+	w, canDelete := s.store.(store.Writer)
+	if p.yes && !canDelete {
+		fmt.Fprintf(stderr, "sessionrecovery prune: %s cannot delete objects\n", backends.Redact(s.location))
 		return exitUsage
 	}
 	now := pruneNow()
-	cutoff := now.Add(-set.olderThan)
+	cutoff := now.Add(-p.olderThan)
 	var old, newer, unknown, failed int
 	header := false
 	row := func(key string, age time.Duration, outcome string) {
@@ -48,7 +81,7 @@ func prune(ctx context.Context, set *settings, args []string, stdout, stderr io.
 		}
 		fmt.Fprintf(stdout, "%-40s %12s  %s\n", shown(key), age.Round(time.Minute), outcome)
 	}
-	err := s.List(ctx, "", func(o store.Object) error {
+	err := s.store.List(ctx, "", func(o store.Object) error {
 		if _, ok := sessionname.ForKept(o.Key); !ok {
 			return nil
 		}
@@ -62,7 +95,7 @@ func prune(ctx context.Context, set *settings, args []string, stdout, stderr io.
 		}
 		old++
 		age := now.Sub(o.ModTime)
-		if !set.yes {
+		if !p.yes {
 			row(o.Key, age, "would delete")
 			return nil
 		}
@@ -77,13 +110,13 @@ func prune(ctx context.Context, set *settings, args []string, stdout, stderr io.
 	if header {
 		fmt.Fprintln(stdout)
 	}
-	summary := fmt.Sprintf("%s older than %v", plural(old, "kept copy", "kept copies"), set.olderThan)
+	summary := fmt.Sprintf("%s older than %v", plural(old, "kept copy", "kept copies"), p.olderThan)
 	switch {
-	case !set.yes && old > 0:
+	case !p.yes && old > 0:
 		summary += ": run again with --yes to delete them"
-	case set.yes && failed > 0:
+	case p.yes && failed > 0:
 		summary += fmt.Sprintf(" deleted, but for %d (errors above)", failed)
-	case set.yes:
+	case p.yes:
 		summary += " deleted"
 	}
 	summary += fmt.Sprintf("; %d newer kept", newer)

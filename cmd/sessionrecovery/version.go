@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // versionLine says which build this is, from what the Go tool recorded in
@@ -39,4 +41,13 @@ func versionLine() string {
 		}
 	}
 	return fmt.Sprintf("sessionrecovery %s (%s)", version, strings.Join(extra, ", "))
+}
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the build's version (also --version)",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(e.stdout, versionLine()) },
+	}
 }

@@ -11,7 +11,7 @@ import (
 // --version (and the version command) say which build this is, on stdout,
 // in one line: the module version, the Go release and the platform.
 func TestVersion(t *testing.T) {
-	for _, arg := range []string{"--version", "-version", "version"} {
+	for _, arg := range []string{"--version", "version"} {
 		code, out, errOut := cli(t, arg)
 		assert.Equal(t, exitOK, code, errOut)
 		assert.True(t, strings.HasPrefix(out, "sessionrecovery "), out)
