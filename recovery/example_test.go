@@ -46,3 +46,29 @@ func ExampleInspect() {
 	// Output:
 	// 0 3 restore
 }
+
+// A restore that should not have been made is undone: the bytes it
+// replaced come back, and the restored version is kept in their place.
+func ExampleUndo() {
+	fsys := afero.NewMemMapFs()
+	_ = afero.WriteFile(fsys, "/chat.json", []byte(`{"messages":[]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/chat.json.bak", []byte(`{"messages":[1,2,3]}`), 0o644)
+	s := aferofs.New(fsys, "/")
+	ctx := context.Background()
+	if _, err := recovery.Recover(ctx, s, "chat", recovery.Options{}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	st, err := recovery.Undo(ctx, s, "chat", recovery.UndoOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.Undone, st.KeptKey, st.PreservedKey)
+	b, _ := afero.ReadFile(fsys, "/chat.json")
+	fmt.Println(string(b))
+	// Output:
+	// true chat.json.replaced chat.json.replaced.2
+	// {"messages":[]}
+}

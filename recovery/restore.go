@@ -195,31 +195,37 @@ func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (
 }
 
 // putBackup writes the backup's bytes, as counted, to the live key with
-// opts' preconditions: the bytes kept from counting the backup when they
-// are whole, else the backup read again and checked against the count. A
-// plain Store has no preconditions: there it is a Replace, after a check
-// that a missing live document is still missing.
+// opts' preconditions. A plain Store has no preconditions: there it is a
+// Replace, after a check that a missing live document is still missing.
 func (w *worker) putBackup(ctx context.Context, j job, bak counted, opts store.WriteOptions) error {
+	if _, ok := w.s.(store.Writer); !ok && opts.IfNotExist {
+		if err := w.stillMissing(ctx, j.Live); err != nil {
+			return err
+		}
+	}
+	return w.put(ctx, j.Live, j.Backup, bak, opts)
+}
+
+// put writes the bytes of src, as counted, to dst with opts'
+// preconditions: the bytes kept from counting src when they are whole,
+// else src read again and checked against the count. A Writer that
+// reports no versions writes unconditionally; the bytes written are still
+// only those counted. On a plain Store it is a Replace, without
+// preconditions.
+func (w *worker) put(ctx context.Context, dst, src string, c counted, opts store.WriteOptions) error {
 	wr, ok := w.s.(store.Writer)
 	if !ok {
-		if opts.IfNotExist {
-			if err := w.stillMissing(ctx, j.Live); err != nil {
-				return err
-			}
-		}
-		return w.s.Replace(ctx, j.Live, j.Backup)
+		return w.s.Replace(ctx, dst, src)
 	}
-	// A Writer that reports no versions restores unconditionally; the
-	// bytes written are still only those counted.
-	if bak.body != nil {
-		return wr.Write(ctx, j.Live, bytes.NewReader(bak.body), opts)
+	if c.body != nil {
+		return wr.Write(ctx, dst, bytes.NewReader(c.body), opts)
 	}
-	rc, err := reopen(ctx, w.s, j.Backup, bak)
+	rc, err := reopen(ctx, w.s, src, c)
 	if err != nil {
-		return fmt.Errorf("read the backup again: %w", err)
+		return fmt.Errorf("read %q again: %w", src, err)
 	}
 	defer rc.Close()
-	return wr.Write(ctx, j.Live, rc, opts)
+	return wr.Write(ctx, dst, rc, opts)
 }
 
 // stillMissing checks that key is still missing, on a store that cannot

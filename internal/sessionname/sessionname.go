@@ -168,6 +168,20 @@ func (k *Kept) Take(live string) (name string, ok bool) {
 	return live + KeptSuffix + "." + strconv.Itoa(k.maxN), true
 }
 
+// Latest returns the kept-copy name of live that Take gave last, of those
+// noted: the highest ".replaced.N", else ".replaced". ok is false when none
+// was noted. Take numbers upwards, so it is the copy kept most recently,
+// unless names were made by hand.
+func (k *Kept) Latest(live string) (name string, ok bool) {
+	switch {
+	case k.maxN >= 2:
+		return live + KeptSuffix + "." + strconv.Itoa(k.maxN), true
+	case k.base:
+		return live + KeptSuffix, true
+	}
+	return "", false
+}
+
 // LastKept is the highest kept-copy name of live, for messages.
 func LastKept(live string) string {
 	return live + KeptSuffix + "." + strconv.Itoa(MaxKeptN)

@@ -111,3 +111,28 @@ func TestForKept(t *testing.T) {
 		assert.False(t, ok, key)
 	}
 }
+
+// Latest is the name Take gave last: the copy a restore kept most recently.
+func TestKeptLatest(t *testing.T) {
+	var k Kept
+	_, ok := k.Latest("a.json")
+	assert.False(t, ok, "nothing noted")
+	var odd Kept
+	odd.Note("a.json", "a.json.replaced.1") // not a name Take gives
+	_, ok = odd.Latest("a.json")
+	assert.False(t, ok)
+	for _, want := range []string{"a.json.replaced", "a.json.replaced.2", "a.json.replaced.3"} {
+		taken, ok := k.Take("a.json")
+		require.True(t, ok)
+		require.Equal(t, want, taken)
+		latest, ok := k.Latest("a.json")
+		assert.True(t, ok)
+		assert.Equal(t, want, latest)
+	}
+	var listed Kept
+	for _, key := range []string{"a.json.replaced", "a.json.replaced.10", "a.json.replaced.9", "a.json.replaced.010"} {
+		listed.Note("a.json", key)
+	}
+	latest, _ := listed.Latest("a.json")
+	assert.Equal(t, "a.json.replaced.10", latest, "numbers, not key order")
+}

@@ -76,6 +76,12 @@ var scenarios = []scenario{
 	{"SecondRunRestoresNothing", secondRunRestoresNothing},
 	{"NamesFollowTheReference", namesFollowTheReference},
 	{"CancelledRunChangesNothing", cancelledRunChangesNothing},
+	{"UndoPutsBackWhatARestoreReplaced", undoPutsBackWhatARestoreReplaced},
+	{"UndoTakesTheLatestKeptCopy", undoTakesTheLatestKeptCopy},
+	{"UndoRefusedAfterASave", undoRefusedAfterASave},
+	{"UndoWithNothingToUndo", undoWithNothingToUndo},
+	{"UndoDryRunChangesNothing", undoDryRunChangesNothing},
+	{"UndoLosesToASaveWhileItRuns", undoLosesToASaveWhileItRuns},
 }
 
 func recoverAll(t *testing.T, s store.Store, opts recovery.Options) *recovery.Report {

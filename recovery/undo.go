@@ -1,0 +1,206 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
+
+// Undo: put back what the last restore of one session replaced. A restore
+// writes the backup's bytes over the live document and keeps the bytes it
+// replaced under a kept-copy name; undo writes the most recent kept copy
+// back over the live document, but only while the live document still
+// holds the backup's bytes, that is the version the restore wrote. The
+// bytes undo replaces are kept like any restore's, under the next
+// kept-copy name, and the kept copy it puts back stays where it is.
+
+// ErrNothingToUndo is wrapped by the error of an undo that found nothing it
+// may put back: the session has no kept copy, no live document, or no
+// backup to tell what a restore wrote.
+var ErrNothingToUndo = errors.New("nothing to undo")
+
+// ErrNotRestoredVersion is wrapped by the error of an undo refused because
+// the live document is not the version a restore wrote: it does not hold
+// the backup's bytes (it was saved since, or never restored). It wraps
+// store.ErrChanged.
+var ErrNotRestoredVersion = fmt.Errorf("%w: the live document is not the version a restore wrote", store.ErrChanged)
+
+// UndoOptions tune Undo.
+type UndoOptions struct {
+	// DryRun reads and checks everything, and reports what Undo would do,
+	// changing nothing.
+	DryRun bool
+}
+
+// UndoStatus is what Undo found, and did, for one session.
+type UndoStatus struct {
+	// SessionID is the session's id.
+	SessionID string `json:"session_id"`
+	// LiveMessages is the live document's message count before the undo.
+	LiveMessages Count `json:"live_messages"`
+	// KeptKey is the kept copy put back (or that would be), the one a
+	// restore made last; "" when there is none.
+	KeptKey string `json:"kept_key"`
+	// KeptMessages is KeptKey's message count.
+	KeptMessages Count `json:"kept_messages"`
+	// Undone is true when the live document now holds KeptKey's bytes.
+	// With Err also set, the write was made but not confirmed durable.
+	Undone bool `json:"undone"`
+	// PreservedKey names where the live bytes the undo replaced are kept
+	// (set when Undone is true or, after a failed write, while they are
+	// still kept there).
+	PreservedKey string `json:"preserved_key,omitempty"`
+	// Error is Err's message, for JSON.
+	Error string `json:"error,omitempty"`
+
+	// Key is the live document's key and BackupKey its backup's.
+	Key       string `json:"-"`
+	BackupKey string `json:"-"`
+	// Err is set when nothing may be undone (ErrNothingToUndo,
+	// ErrNotRestoredVersion), a read failed, or the write did. Unless
+	// Undone is set, the live document was left as it was, except where
+	// Err says the write may have been made.
+	Err error `json:"-"`
+}
+
+// MarshalJSON writes the status with its session id in the lossless form
+// Status uses.
+func (st UndoStatus) MarshalJSON() ([]byte, error) {
+	type plain UndoStatus // without this method
+	return marshal(struct {
+		plain
+		SessionID escapedID `json:"session_id"`
+	}{plain(st), escapedID(st.SessionID)})
+}
+
+func (st *UndoStatus) fail(err error) {
+	st.Err = err
+	st.Error = err.Error()
+}
+
+// Undo puts back the bytes the most recent restore of session id replaced:
+// the kept copy with the highest number (<id>.json.replaced.N, else
+// <id>.json.replaced) is written over the live document, only if the live
+// document holds exactly the backup's bytes (same size and CRC-32C) — the
+// version a restore writes — and, on a store.Writer that reports versions,
+// only over the version checked. The live bytes it replaces are kept under
+// the next kept-copy name first, as a restore keeps them; the kept copy
+// and the backup are not changed.
+//
+// The backup still has more messages than what Undo puts back, so a later
+// recovery restores the session again unless its backup is moved away.
+//
+// The error is for an invalid id or a failed listing; anything confined to
+// the session, such as a refusal, is in UndoStatus.Err.
+func Undo(ctx context.Context, s store.Store, id string, opts UndoOptions) (UndoStatus, error) {
+	if err := ValidateID(id); err != nil {
+		return UndoStatus{}, err
+	}
+	j := job{Names: sessionname.ForID(id)}
+	keptSize := map[string]int64{}
+	err := s.List(ctx, j.Live, func(o store.Object) error {
+		switch o.Key {
+		case j.Live:
+			j.hasLive, j.liveSize = true, o.Size
+		case j.Backup:
+			j.hasBackup, j.backupSize = true, o.Size
+		default:
+			if names, ok := sessionname.ForKept(o.Key); ok && names.Live == j.Live {
+				j.kept.Note(j.Live, o.Key)
+				keptSize[o.Key] = o.Size
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return UndoStatus{}, fmt.Errorf("recovery: session %q: list: %w", id, err)
+	}
+	st := UndoStatus{SessionID: id, Key: j.Live, BackupKey: j.Backup, LiveMessages: NotCounted, KeptMessages: NotCounted}
+	w := worker{s: s}
+	w.undo(ctx, j, keptSize, opts, &st)
+	return st, nil
+}
+
+func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opts UndoOptions, st *UndoStatus) {
+	keptKey, ok := j.kept.Latest(j.Live)
+	switch {
+	case !ok:
+		st.fail(fmt.Errorf("%w: %q has no kept copy %s*, so no restore replaced it", ErrNothingToUndo, j.Live, j.Live+PreservedSuffix))
+		return
+	case !j.hasLive:
+		st.KeptKey = keptKey
+		st.fail(fmt.Errorf("%w: live document %q is missing, so nothing was changed: %w", ErrNothingToUndo, j.Live, store.ErrNotExist))
+		return
+	case !j.hasBackup:
+		st.KeptKey = keptKey
+		st.fail(fmt.Errorf("%w: no backup %q tells what a restore wrote, so nothing was changed", ErrNothingToUndo, j.Backup))
+		return
+	}
+	st.KeptKey = keptKey
+	// Of the backup, only the size and checksum: it is compared, never
+	// written.
+	_, bak, err := w.count(ctx, j.Backup, j.backupSize, true, false)
+	if err != nil {
+		st.fail(fmt.Errorf("backup: %w", err))
+		return
+	}
+	var live counted
+	if st.LiveMessages, live, err = w.count(ctx, j.Live, j.liveSize, true, false); err != nil {
+		st.fail(fmt.Errorf("live document: %w", err))
+		return
+	}
+	if live.size != bak.size || live.crc != bak.crc {
+		st.fail(fmt.Errorf("%w (it differs from the backup %q: saved since, or never restored), so nothing was changed", ErrNotRestoredVersion, j.Backup))
+		return
+	}
+	// Last, so that its bytes stay in the worker's buffer for the write.
+	var kept counted
+	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], true, true); err != nil {
+		st.fail(fmt.Errorf("kept copy: %w", err))
+		return
+	}
+	if opts.DryRun {
+		return
+	}
+	keep, linked, err := w.keep(ctx, j, live)
+	if err != nil {
+		err = fmt.Errorf("keep the live document before undoing, so nothing was undone: %w", err)
+		if keep == "" {
+			st.fail(err)
+		} else { // made, but not confirmed durable
+			w.undoFailed(ctx, j, keep, linked, err, st)
+		}
+		return
+	}
+	err = w.put(ctx, j.Live, keptKey, kept, store.WriteOptions{IfVersion: live.version})
+	switch {
+	case err == nil:
+		st.Undone, st.PreservedKey = true, keep
+		return
+	case errors.Is(err, store.ErrNotDurable):
+		st.Undone, st.PreservedKey = true, keep
+		st.fail(fmt.Errorf("undone (the replaced bytes are kept as %q), but the store could not confirm it is durable, so a crash may revert it: %w", keep, err))
+		return
+	case errors.Is(err, store.ErrChanged):
+		err = fmt.Errorf("the live document or the kept copy changed after it was read, so nothing was undone: %w", err)
+	case !w.stillAsCounted(ctx, j.Live, live):
+		// Over a network, a write whose answer was lost may have been made.
+		err = fmt.Errorf("undo: %w; the live document is no longer the version read, so the undo may have been made", err)
+	default:
+		err = fmt.Errorf("undo: %w", err)
+	}
+	w.undoFailed(ctx, j, keep, linked, err, st)
+}
+
+// undoFailed records err in st once keep was made, after cleanUp has
+// decided what becomes of keep.
+func (w *worker) undoFailed(ctx context.Context, j job, keep string, linked bool, err error, st *UndoStatus) {
+	err, stays := w.cleanUp(ctx, j, keep, linked, err)
+	if stays {
+		st.PreservedKey = keep
+	}
+	st.fail(err)
+}
