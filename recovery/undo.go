@@ -26,7 +26,14 @@ var ErrNothingToUndo = errors.New("nothing to undo")
 // the live document is not the version a restore wrote: it does not hold
 // the backup's bytes (it was saved since, or never restored). It wraps
 // store.ErrChanged.
-var ErrNotRestoredVersion = fmt.Errorf("%w: the live document is not the version a restore wrote", store.ErrChanged)
+var ErrNotRestoredVersion error = changedError("the live document is not the version a restore wrote")
+
+// changedError is an error of its own that wraps store.ErrChanged, so
+// that its message need not start with ErrChanged's.
+type changedError string
+
+func (e changedError) Error() string { return string(e) }
+func (e changedError) Unwrap() error { return store.ErrChanged }
 
 // UndoOptions tune Undo.
 type UndoOptions struct {

@@ -212,7 +212,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) { help(c, root) })
 	root.CompletionOptions.HiddenDefaultCmd = false
 	e.logFlags(root.PersistentFlags())
-	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newVersionCmd(e))
+	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newUndoCmd(e), newVersionCmd(e))
 	return root
 }
 

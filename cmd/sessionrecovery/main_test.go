@@ -83,7 +83,7 @@ func TestHelp(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	for _, tc := range []struct{ cmd, flag string }{
 		{"scan", "--count-all"}, {"recover", "--dry-run"}, {"inspect", "--json"},
-		{"prune", "--older-than"}, {"completion", "bash"}, {"version", "--help"},
+		{"prune", "--older-than"}, {"undo", "--session"}, {"completion", "bash"}, {"version", "--help"},
 	} {
 		code, out, errOut := cli(t, tc.cmd, "--help")
 		assert.Equal(t, exitOK, code, tc.cmd)
