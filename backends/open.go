@@ -13,11 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
-	_ "gocloud.dev/blob/gcsblob"   // gs://
 	_ "gocloud.dev/blob/memblob"   // mem://
-	_ "gocloud.dev/blob/s3blob"    // s3://
 
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore/azurecond"
@@ -68,7 +65,7 @@ func Open(ctx context.Context, location string, opts ...Option) (store.Store, fu
 	default:
 		return nil, nil, fmt.Errorf("location %q: unsupported scheme %q (supported: %s)", Redact(location), scheme, Supported)
 	}
-	b, err := blob.OpenBucket(ctx, location)
+	b, err := openBucket(ctx, scheme, location, cfg.logger())
 	if err != nil {
 		return nil, nil, fmt.Errorf("location %q: %w", Redact(location), scrub(err, location))
 	}
@@ -98,14 +95,28 @@ type Option func(*config)
 
 type config struct {
 	local []local.Option
+	log   *slog.Logger
+}
+
+func (c *config) logger() *slog.Logger {
+	if c.log == nil {
+		return slog.Default()
+	}
+	return c.log
 }
 
 // WithLogger sends the store's notices to l: for a local directory, a
 // write waiting for a lock another process holds, and (once) that it could
-// not keep the owner of the files it writes (see local.WithLogger). The
-// default, and a nil l, is slog.Default(). Buckets have nothing to say.
+// not keep the owner of the files it writes (see local.WithLogger); for a
+// bucket, the cloud SDK's messages (see cloud.go: none of them is written
+// anywhere else). The default, and a nil l, is slog.Default(). The Azure
+// SDK's log is process-wide: the logger of the last azblob:// location
+// opened receives it.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.local = append(c.local, local.WithLogger(l)) }
+	return func(c *config) {
+		c.local = append(c.local, local.WithLogger(l))
+		c.log = l
+	}
 }
 
 // WithLockTimeout bounds how long a write to a local directory waits for
