@@ -90,7 +90,7 @@ func (o s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, 
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %v: %w", u, err)
 	}
-	cfg.Logger = awsLogger{o.log}
+	cfg.Logger = awsLogger(o)
 	bopts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	return s3blob.OpenBucket(ctx, s3.NewFromConfig(cfg, copts...), u.Host, &bopts)
 }
