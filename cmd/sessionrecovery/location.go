@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -27,7 +27,8 @@ func lockFlag(fs *pflag.FlagSet, d *time.Duration) {
 // them and turn every restore into the unconditional plain-Store path.
 type opened struct {
 	store    store.Store
-	location string // as the user gave it
+	location string       // as the user gave it
+	log      *slog.Logger // the command's messages and the store's notices, on stderr
 	close    func() error
 }
 
@@ -41,14 +42,15 @@ func openLocation(ctx context.Context, e *env, cmd string, args []string, quiet 
 	if lockTimeout < 0 {
 		return nil, usageError(e.stderr, cmd, "--lock-timeout must not be negative, got %v", lockTimeout)
 	}
+	log := e.logger(cmd, quiet)
 	s, closeFn, err := backends.Open(ctx, args[0],
-		backends.WithLogger(e.logger(cmd, quiet)),
+		backends.WithLogger(log),
 		backends.WithLockTimeout(lockTimeout))
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sessionrecovery %s: cannot open %v\n", cmd, err)
+		log.Error("cannot open " + err.Error())
 		return nil, exitUsage
 	}
-	return &opened{store: s, location: args[0], close: closeFn}, exitOK
+	return &opened{store: s, location: args[0], log: log, close: closeFn}, exitOK
 }
 
 func writeJSON(w io.Writer, v any) error {

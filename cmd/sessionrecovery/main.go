@@ -212,6 +212,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) { help(c, root) })
 	root.CompletionOptions.HiddenDefaultCmd = false
 	e.logFlags(root.PersistentFlags())
+	completeLogFlags(root)
 	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newUndoCmd(e), newVersionCmd(e))
 	return root
 }

@@ -37,21 +37,39 @@ func (e *env) checkLogFlags() error {
 	return nil
 }
 
-// completeLogFlags offers the values of the log flags to shell completion.
-func completeLogFlags(c *cobra.Command) {
-	c.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
-	c.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+// completeLogFlags offers the values of the log flags to shell
+// completion. The flags are the root's persistent flags, so they are
+// registered there, once: a subcommand does not see them before parsing.
+func completeLogFlags(root *cobra.Command) {
+	root.RegisterFlagCompletionFunc("log-level", completeWords("debug", "info", "warn", "error"))
+	root.RegisterFlagCompletionFunc("log-format", completeWords("text", "json"))
 }
 
-// logger is the logger a command gives the stores and the cloud SDKs:
-// their notices (a write waiting for a lock, an owner that could not be
-// kept, an SDK's warning) go to stderr, never to stdout, at --log-level
-// and above (with quiet, warnings and above). In the text format each is
-// one line, "sessionrecovery CMD: MESSAGE" ("warning: MESSAGE" at Warn and
-// above), like the command's other messages there; the stores' messages
-// say it all, and their attributes, which repeat it for structured logs,
-// are left out. The json format is slog's, with every attribute and a
-// "command" attribute.
+// completeWords completes a flag's value as one of words.
+func completeWords(words ...string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, w := range words {
+			if strings.HasPrefix(w, prefix) {
+				out = append(out, w)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// logger is the logger of a command once it has its flags: its own
+// messages (an error, a hint at Warn) and the notices of the stores and
+// the cloud SDKs (a write waiting for a lock, an owner that could not be
+// kept, an SDK's warning) go through it to stderr, never to stdout, at
+// --log-level and above (with quiet, warnings and above; errors always
+// show). In the text format each is one line, "sessionrecovery CMD:
+// MESSAGE", with "warning: " before a warning's message and "debug: "
+// before a debug one; the messages say it all, and their attributes,
+// which repeat it for structured logs, are left out. The json format is
+// slog's, with every attribute and a "command" attribute, so that with
+// --log-format json every line on stderr is a JSON object, but for usage
+// errors, said before the flags are known.
 func (e *env) logger(cmd string, quiet bool) *slog.Logger {
 	level := logLevels[e.logLevel]
 	if quiet {
@@ -93,7 +111,7 @@ func (h *noticeHandler) Handle(_ context.Context, r slog.Record) error {
 	b.WriteString(h.prefix)
 	switch {
 	case r.Level >= slog.LevelError:
-		b.WriteString("error: ")
+		// The command's own errors, which say what failed.
 	case r.Level >= slog.LevelWarn:
 		b.WriteString("warning: ")
 	case r.Level < slog.LevelInfo:

@@ -39,7 +39,6 @@ func newPruneCmd(e *env) *cobra.Command {
 	fs.DurationVar(&p.olderThan, "older-than", 0, "the age `D` a kept copy must pass to go, such as 720h (30 days); required")
 	fs.BoolVar(&p.yes, "yes", false, "delete them; without it, only list them")
 	lockFlag(fs, &p.lockTimeout)
-	completeLogFlags(c)
 	return c
 }
 
@@ -67,7 +66,7 @@ func (p *pruning) run(ctx context.Context, args []string) int {
 	defer s.close()
 	w, canDelete := s.store.(store.Writer)
 	if p.yes && !canDelete {
-		fmt.Fprintf(stderr, "sessionrecovery prune: %s cannot delete objects\n", backends.Redact(s.location))
+		s.log.Error(backends.Redact(s.location) + " cannot delete objects")
 		return exitUsage
 	}
 	now := pruneNow()
@@ -125,7 +124,7 @@ func (p *pruning) run(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintln(stdout, summary+".")
 	if err != nil {
-		fmt.Fprintf(stderr, "sessionrecovery prune: the run did not complete: %v\n", err)
+		s.log.Error("the run did not complete: " + err.Error())
 		return exitErrors
 	}
 	if failed > 0 {

@@ -32,7 +32,6 @@ func newInspectCmd(e *env) *cobra.Command {
 		ValidArgsFunction: completeLocationThenID,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the session's status as JSON on stdout")
-	completeLogFlags(c)
 	return c
 }
 
@@ -57,12 +56,12 @@ func (one *single) run(ctx context.Context, args []string, id string, do func(co
 	defer s.close()
 	st, err := do(ctx, s)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sessionrecovery %s: %v\n", cmd, err)
+		s.log.Error(err.Error())
 		return exitErrors
 	}
 	if one.json {
 		if werr := writeJSON(e.stdout, st); werr != nil {
-			fmt.Fprintf(e.stderr, "sessionrecovery %s: write status: %v\n", cmd, werr)
+			s.log.Error("write status: " + werr.Error())
 			return exitErrors
 		}
 	} else {
@@ -70,7 +69,7 @@ func (one *single) run(ctx context.Context, args []string, id string, do func(co
 	}
 	if st.Err != nil {
 		if bare, ok := strings.CutSuffix(id, ".json"); ok && errors.Is(st.Err, store.ErrNotExist) && st.LiveMessages == recovery.NotSession {
-			fmt.Fprintf(e.stderr, "sessionrecovery %s: no session %s: did you mean %q? (an id is the file name less .json)\n", cmd, shown(id), bare)
+			s.log.Error(fmt.Sprintf("no session %s: did you mean %q? (an id is the file name less .json)", shown(id), bare))
 		}
 		return exitErrors
 	}

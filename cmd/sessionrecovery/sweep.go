@@ -45,7 +45,6 @@ func newScanCmd(e *env) *cobra.Command {
 		ValidArgsFunction: completeLocation,
 	}
 	f.register(c.Flags())
-	completeLogFlags(c)
 	return c
 }
 
@@ -83,7 +82,6 @@ func newRecoverCmd(e *env) *cobra.Command {
 	fs.BoolVarP(&dryRun, "dry-run", "n", false, "report what recover would do, and change nothing (as scan does)")
 	lockFlag(fs, &lockTimeout)
 	c.RegisterFlagCompletionFunc("session", completeSessionFlag)
-	completeLogFlags(c)
 	return c
 }
 
@@ -167,16 +165,16 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 	if errors.Is(err, recovery.ErrList) && ctx.Err() == nil && nothingFound {
 		// Nothing was listed: the location cannot be read, which is not
 		// an empty store; print no report that could pass for one.
-		fmt.Fprintf(e.stderr, "sessionrecovery %s: cannot list %s: %v\n", cmd, backends.Redact(s.location), err)
+		s.log.Error(fmt.Sprintf("cannot list %s: %v", backends.Redact(s.location), err))
 		return exitUsage
 	}
 	if werr := finish(report); werr != nil {
-		fmt.Fprintf(e.stderr, "sessionrecovery %s: write report: %v\n", cmd, werr)
+		s.log.Error("write report: " + werr.Error())
 		return exitErrors
 	}
 	if err == nil && nothingFound {
 		if hint := emptyHint(s.location); hint != "" {
-			fmt.Fprintf(e.stderr, "sessionrecovery %s: %s\n", cmd, shownText(hint))
+			s.log.Warn(hint)
 		}
 	}
 	if err == nil && unhandled > 0 {
@@ -188,9 +186,9 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", err, cause)
 		}
-		fmt.Fprintf(e.stderr, "sessionrecovery %s: the run did not complete: %v\n", cmd, err)
+		s.log.Error("the run did not complete: " + err.Error())
 		if unhandled > 0 {
-			fmt.Fprintf(e.stderr, "sessionrecovery %s: %s not handled or not finished; each is reported with an error and was left as it was unless its outcome says otherwise\n", cmd, plural(unhandled, "session or orphan", "sessions or orphans"))
+			s.log.Error(plural(unhandled, "session or orphan", "sessions or orphans") + " not handled or not finished; each is reported with an error and was left as it was unless its outcome says otherwise")
 		}
 		return exitErrors
 	}

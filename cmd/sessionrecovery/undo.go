@@ -48,7 +48,6 @@ is moved aside.`,
 	fs.BoolVarP(&dryRun, "dry-run", "n", false, "check everything and say what undo would do, changing nothing")
 	lockFlag(fs, &lockTimeout)
 	c.RegisterFlagCompletionFunc("session", completeSessionFlag)
-	completeLogFlags(c)
 	return c
 }
 
@@ -72,12 +71,12 @@ func (u *undoing) run(ctx context.Context, args []string, lockTimeout time.Durat
 	defer s.close()
 	st, err := recovery.Undo(ctx, s.store, u.id, recovery.UndoOptions{DryRun: u.dryRun})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sessionrecovery undo: %v\n", err)
+		s.log.Error(err.Error())
 		return exitErrors
 	}
 	if u.json {
 		if werr := writeJSON(e.stdout, st); werr != nil {
-			fmt.Fprintf(e.stderr, "sessionrecovery undo: write status: %v\n", werr)
+			s.log.Error("write status: " + werr.Error())
 			return exitErrors
 		}
 	} else {
@@ -85,7 +84,7 @@ func (u *undoing) run(ctx context.Context, args []string, lockTimeout time.Durat
 	}
 	if st.Err != nil {
 		if !u.json {
-			fmt.Fprintf(e.stderr, "sessionrecovery undo: session %s: %s\n", shown(st.SessionID), shownText(st.Error))
+			s.log.Error(fmt.Sprintf("session %s: %s", shown(st.SessionID), st.Error))
 		}
 		return exitErrors
 	}
