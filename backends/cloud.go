@@ -6,15 +6,9 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go/logging"
-	"gocloud.dev/aws"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/blob/s3blob"
@@ -43,76 +37,6 @@ func openBucket(ctx context.Context, scheme, location string, log *slog.Logger) 
 		routeAzureLog(log)
 	}
 	return blob.OpenBucket(ctx, location)
-}
-
-// s3Opener opens s3:// URLs with gocloud's parameters, its SDK logging to
-// a slog.Logger.
-type s3Opener struct{ log *slog.Logger }
-
-func (o s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, error) {
-	q := u.Query()
-	var bopts s3blob.Options
-	var copts []func(*s3.Options)
-	if v := q.Get("ssetype"); v != "" {
-		q.Del("ssetype")
-		t, err := sseType(v)
-		if err != nil {
-			return nil, err
-		}
-		bopts.EncryptionType = t
-	}
-	if v := q.Get("kmskeyid"); v != "" {
-		q.Del("kmskeyid")
-		bopts.KMSEncryptionID = v
-	}
-	for _, p := range []struct {
-		name string
-		set  func(*s3.Options, bool)
-	}{
-		{"accelerate", func(o *s3.Options, v bool) { o.UseAccelerate = v }},
-		{"disable_https", func(o *s3.Options, v bool) { o.EndpointOptions.DisableHTTPS = v }},
-		{"use_path_style", func(o *s3.Options, v bool) { o.UsePathStyle = v }},
-		{"s3ForcePathStyle", func(o *s3.Options, v bool) { o.UsePathStyle = v }},
-	} {
-		raw := q.Get(p.name)
-		if raw == "" {
-			continue
-		}
-		q.Del(p.name)
-		v, err := strconv.ParseBool(raw)
-		if err != nil {
-			return nil, fmt.Errorf("invalid value for %q: %w", p.name, err)
-		}
-		set := p.set
-		copts = append(copts, func(o *s3.Options) { set(o, v) })
-	}
-	cfg, err := aws.V2ConfigFromURLParams(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("open bucket %v: %w", u, err)
-	}
-	cfg.Logger = awsLogger(o)
-	bopts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
-	return s3blob.OpenBucket(ctx, s3.NewFromConfig(cfg, copts...), u.Host, &bopts)
-}
-
-func sseType(v string) (s3types.ServerSideEncryption, error) {
-	for _, t := range s3types.ServerSideEncryptionAes256.Values() {
-		if strings.EqualFold(string(t), v) {
-			return t, nil
-		}
-	}
-	return "", fmt.Errorf("%q is not a valid value for \"ssetype\"", v)
-}
-
-// awsLogger is the AWS SDK's logger over slog.
-type awsLogger struct{ log *slog.Logger }
-
-func (l awsLogger) Logf(c logging.Classification, format string, v ...any) {
-	level := slog.LevelDebug
-	if c == logging.Warn {
-		level = slog.LevelWarn
-	}
-	l.log.Log(context.Background(), level, "AWS SDK: "+fmt.Sprintf(format, v...), "sdk", "aws")
 }
 
 // gcsOpener opens gs:// URLs with the application default credentials,

@@ -4,39 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/smithy-go/logging"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// stdoutOf runs f with os.Stdout swapped for a pipe, and returns what was
-// written there.
-func stdoutOf(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	saved := os.Stdout
-	os.Stdout = w
-	got := make(chan []byte)
-	go func() {
-		b, _ := io.ReadAll(r)
-		got <- b
-	}()
-	defer func() {
-		os.Stdout = saved
-		w.Close()
-		r.Close()
-	}()
-	f()
-	os.Stdout = saved
-	w.Close()
-	return string(<-got)
-}
+	"github.com/c0fe5641/sessionrecovery/internal/capture"
+	"github.com/c0fe5641/sessionrecovery/store"
+)
 
 // Without Google credentials, a gs:// bucket is opened without them, and
 // that is said through the logger: gocloud's own opener printed a warning
@@ -46,7 +27,7 @@ func TestGCSWithoutCredentialsLogsNotPrints(t *testing.T) {
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/credentials.json")
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	out := stdoutOf(t, func() {
+	out := capture.File(t, &os.Stdout, func() {
 		s, closeFn, err := Open(context.Background(), "gs://no-such-bucket?prefix=x/", WithLogger(log))
 		require.NoError(t, err, "opening is lazy: no request is made")
 		require.NotNil(t, s)
@@ -86,18 +67,61 @@ func TestS3URLParameters(t *testing.T) {
 	for _, loc := range []string{
 		"s3://b?region=eu-west-1&use_path_style=true&disable_https=true&endpoint=http://127.0.0.1:1",
 		"s3://b?region=eu-west-1&s3ForcePathStyle=true&accelerate=false&ssetype=AES256&kmskeyid=k",
+		"s3://b?region=eu-west-1&endpoint=http://127.0.0.1:1&hostname_immutable=true&anonymous=true&rate_limiter_capacity=10",
+		"s3://b?region=eu-west-1&dualstack=false&fips=false&awssdk=v2",
+		"s3://b?region=eu-west-1&request_checksum_calculation=when_required&response_checksum_validation=WHEN_SUPPORTED",
 	} {
 		_, closeFn, err := Open(context.Background(), loc)
 		require.NoError(t, err, loc)
 		require.NoError(t, closeFn())
 	}
 	for loc, want := range map[string]string{
-		"s3://b?region=eu-west-1&use_path_style=maybe": `"use_path_style"`,
-		"s3://b?region=eu-west-1&ssetype=rot13":        `"ssetype"`,
-		"s3://b?region=eu-west-1&colour=blue":          "colour",
+		"s3://b?region=eu-west-1&use_path_style=maybe":                `"use_path_style"`,
+		"s3://b?region=eu-west-1&ssetype=rot13":                       `"ssetype"`,
+		"s3://b?region=eu-west-1&colour=blue":                         "colour",
+		"s3://b?region=eu-west-1&anonymous=perhaps":                   `"anonymous"`,
+		"s3://b?region=eu-west-1&rate_limiter_capacity=-1":            `"rate_limiter_capacity"`,
+		"s3://b?region=eu-west-1&profile=nosuch":                      "nosuch",
+		"s3://b?region=eu-west-1&role=admin":                          `"role"`,
+		"s3://b?region=eu-west-1&request_checksum_calculation=always": `"request_checksum_calculation"`,
+		"s3://b?region=eu-west-1&response_checksum_validation=never":  `"response_checksum_validation"`,
 	} {
 		_, _, err := Open(context.Background(), loc)
 		require.Error(t, err, loc)
 		assert.Contains(t, err.Error(), want, loc)
 	}
+}
+
+// Without AWS credentials the SDK asks the EC2 metadata service for a
+// role, and warns when that service refuses a session token. The warning
+// goes through the logger: the SDK's default logger wrote it raw on the
+// process's stderr, a line no --log-format json could parse.
+func TestAWSCredentialChainLogsThroughSlog(t *testing.T) {
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+	}))
+	defer imds.Close()
+	empty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_EC2_METADATA_DISABLED": "", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.URL,
+	} {
+		t.Setenv(k, v)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var listErr error
+	leaked := capture.File(t, &os.Stderr, func() {
+		s, closeFn, err := Open(context.Background(), "s3://b?region=us-east-1&use_path_style=true&endpoint=http://127.0.0.1:1", WithLogger(log))
+		require.NoError(t, err)
+		defer closeFn()
+		listErr = s.List(context.Background(), "", func(store.Object) error { return nil })
+	})
+	require.Error(t, listErr, "no credentials: the listing fails")
+	assert.Contains(t, listErr.Error(), "credentials")
+	assert.Empty(t, leaked, "nothing written raw to stderr")
+	assert.Contains(t, logs.String(), "falling back to IMDSv1", "the SDK's warning is logged")
 }

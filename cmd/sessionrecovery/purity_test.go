@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -11,33 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/c0fe5641/sessionrecovery/internal/capture"
 	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 )
-
-// processStdout runs f with the process's own stdout swapped for a pipe,
-// and returns what was written there: an SDK that prints (gocloud's GCS
-// opener did) writes there, not to the writer the command is given.
-func processStdout(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	saved := os.Stdout
-	os.Stdout = w
-	got := make(chan []byte)
-	go func() {
-		b, _ := io.ReadAll(r)
-		got <- b
-	}()
-	restore := func() {
-		os.Stdout = saved
-		w.Close()
-	}
-	defer restore()
-	f()
-	restore()
-	defer r.Close()
-	return string(<-got)
-}
 
 // With --json, stdout holds the report and nothing else, on every backend;
 // with --log-format json, every notice on stderr is a JSON object, the
@@ -72,11 +47,18 @@ func TestJSONIsAllOnStdoutEverywhere(t *testing.T) {
 			}
 			var code int
 			var out, errOut string
-			leaked := processStdout(t, func() {
-				code, out, errOut = cli(t, "recover", "--json", "--log-level", "debug", "--log-format", "json", loc)
+			// An SDK that prints (gocloud's GCS opener did, to stdout; the
+			// AWS SDK's default logger does, to stderr) writes to the
+			// process's own files, not to the writers the command is given.
+			var leakedErr string
+			leaked := capture.File(t, &os.Stdout, func() {
+				leakedErr = capture.File(t, &os.Stderr, func() {
+					code, out, errOut = cli(t, "recover", "--json", "--log-level", "debug", "--log-format", "json", loc)
+				})
 			})
 			assert.Equal(t, exitOK, code, errOut)
 			assert.Empty(t, leaked, "nothing but the command writes to stdout")
+			assert.Empty(t, leakedErr, "nothing but the command writes to stderr")
 			var report map[string]any
 			dec := json.NewDecoder(strings.NewReader(out))
 			require.NoError(t, dec.Decode(&report), out)
