@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"cloud.google.com/go/storage"
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/gcsblob"
@@ -51,8 +52,24 @@ func (o gcsOpener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket,
 		return nil, fmt.Errorf("open bucket %v: %w", u, err)
 	}
 	open := gcsblob.URLOpener{Client: client, Options: opts}
-	return open.OpenBucketURL(ctx, u)
+	b, err := open.OpenBucketURL(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	var c *storage.Client
+	if b.As(&c) {
+		c.SetRetry(storage.WithMaxAttempts(gcsMaxAttempts))
+	}
+	return b, nil
 }
+
+// gcsMaxAttempts bounds the tries of each GCS request. The client's own
+// default is to retry a retryable error (a refused connection, a 503) for
+// as long as the request's context lasts, which for a command is for
+// ever: a server that never answers made a run that never ended. With the
+// client's backoff (1s doubling, at most 30s, jittered) six tries wait at
+// most about 31s in all, in line with the AWS and Azure SDKs' few retries.
+const gcsMaxAttempts = 6
 
 func (o gcsOpener) client(ctx context.Context) (*gcp.HTTPClient, gcsblob.Options, error) {
 	var opts gcsblob.Options

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -126,4 +130,45 @@ func TestRecoverDryRunChangesNothing(t *testing.T) {
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "to restore")
 	assert.Equal(t, before, snapshot(t, dir))
+}
+
+// A server that does not answer at all (nothing listens at its address)
+// is a location that cannot be listed: exit 2 once the SDK's few retries
+// are spent, not a run that retries until it is interrupted (the GCS
+// client retries a refused connection for as long as its context lasts,
+// which is for ever for a command).
+func TestUnreachableServerExits2(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	for _, tc := range []struct {
+		name, location string
+		env            map[string]string
+	}{
+		{"s3", "s3://b?region=us-east-1&use_path_style=true&endpoint=http://" + closed, map[string]string{
+			"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "", "AWS_EC2_METADATA_DISABLED": "true",
+		}},
+		{"gcs", "gs://b", map[string]string{"STORAGE_EMULATOR_HOST": closed}},
+		{"azure", "azblob://c?localemu=true&protocol=http&storage_account=devstoreaccount1&domain=" + closed, map[string]string{
+			"AZURE_STORAGE_ACCOUNT": "devstoreaccount1", "AZURE_STORAGE_KEY": "a2V5",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			// Only against a hang: a run that ends this way failed.
+			guard, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			var out, errOut bytes.Buffer
+			code := run(guard, []string{"scan", tc.location}, &out, &errOut)
+			require.NoError(t, guard.Err(), "the run retried until the test's guard ended it:\n%s", errOut.String())
+			assert.Equal(t, exitUsage, code, errOut.String())
+			assert.Empty(t, out.String(), "no report that could pass for an empty store")
+			assert.Contains(t, errOut.String(), "cannot list")
+			assert.Contains(t, errOut.String(), closed, "the message names the address")
+		})
+	}
 }
