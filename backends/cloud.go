@@ -2,6 +2,7 @@ package backends
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -28,6 +29,10 @@ import (
 
 // openBucket opens a bucket URL of scheme, logging to log.
 func openBucket(ctx context.Context, scheme, location string, log *slog.Logger) (*blob.Bucket, error) {
+	location, err := bucketParams(location)
+	if err != nil {
+		return nil, err
+	}
 	switch scheme {
 	case s3blob.Scheme, gcsblob.Scheme:
 		mux := new(blob.URLMux) // applies prefix= as the default one does
@@ -38,6 +43,27 @@ func openBucket(ctx context.Context, scheme, location string, log *slog.Logger) 
 		routeAzureLog(log)
 	}
 	return blob.OpenBucket(ctx, location)
+}
+
+// bucketParams checks the parameters gocloud reads for every scheme. An
+// empty prefix= is dropped, for no prefix, as it reads: gocloud would
+// pass it on to the scheme's opener, which refuses it as unknown. key=,
+// which makes a bucket of one object, is refused.
+func bucketParams(location string) (string, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	if q.Has("key") {
+		return "", errors.New("key= opens one object, and a session store is a set of them: give prefix= for a folder")
+	}
+	if q.Has("prefix") && q.Get("prefix") == "" {
+		q.Del("prefix")
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return location, nil
 }
 
 // gcsOpener opens gs:// URLs with the application default credentials,

@@ -125,3 +125,26 @@ func TestAWSCredentialChainLogsThroughSlog(t *testing.T) {
 	assert.Empty(t, leaked, "nothing written raw to stderr")
 	assert.Contains(t, logs.String(), "falling back to IMDSv1", "the SDK's warning is logged")
 }
+
+// An empty prefix= is no prefix, as it reads, on every scheme: gocloud
+// passed it on to the scheme's opener, which refused it as an unknown
+// parameter. key= (gocloud's one-object bucket) is refused: a session
+// store is a set of keys.
+func TestPrefixParameter(t *testing.T) {
+	t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:1") // no credentials looked for
+	for _, loc := range []string{
+		"s3://b?region=eu-west-1&prefix=",
+		"gs://b?prefix=",
+		"mem://?prefix=",
+		"s3://b?region=eu-west-1&prefix=sessions/",
+	} {
+		_, closeFn, err := Open(context.Background(), loc)
+		require.NoError(t, err, loc)
+		require.NoError(t, closeFn())
+	}
+	for _, loc := range []string{"s3://b?region=eu-west-1&key=a.json", "mem://?key=a.json"} {
+		_, _, err := Open(context.Background(), loc)
+		require.Error(t, err, loc)
+		assert.Contains(t, err.Error(), "key=", loc)
+	}
+}
