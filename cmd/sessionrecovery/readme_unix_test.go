@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,17 +18,7 @@ import (
 // The README's table of JSON fields names every field a report can hold,
 // and no field a report never holds.
 func TestReadmeListsEveryJSONField(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	require.NoError(t, err)
-	documented := map[string]bool{}
-	_, section, _ := strings.Cut(string(readme), "### The JSON report")
-	section, _, _ = strings.Cut(section, "\n## ")
-	for line := range strings.Lines(section) {
-		if f, ok := strings.CutPrefix(line, "| `"); ok {
-			documented[f[:strings.Index(f, "`")]] = true
-		}
-	}
-	require.NotEmpty(t, documented)
+	documented := readmeFields(t, "### The JSON report")
 
 	// A store that gives every field: a restore, an error (a backup that is
 	// a FIFO is refused), a session without backup, an orphan.
@@ -36,8 +27,52 @@ func TestReadmeListsEveryJSONField(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.json"), []byte(session(1)), 0o644))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "broken.json.bak"), 0o644))
 	_, out, _ := cli(t, "recover", "--json", "--restore-orphans", dir)
-	var report map[string]any
-	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
+	sameFields(t, documented, fieldsOf(t, out), out)
+}
+
+// The README's table of undo's JSON names every field its output can
+// hold, and no other: here from an undo made and one refused.
+func TestReadmeListsEveryUndoField(t *testing.T) {
+	documented := readmeFields(t, "### undo's JSON")
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"s.json": session(1), "s.json.bak": session(3)})
+	code, _, errOut := cli(t, "recover", dir)
+	require.Equal(t, exitOK, code, errOut)
+	seen := map[string]bool{}
+	var outs string
+	for _, want := range []int{exitOK, exitErrors} { // the second finds the undone session saved since
+		code, out, errOut := cli(t, "undo", "--session", "s", "--json", dir)
+		require.Equal(t, want, code, errOut)
+		maps.Copy(seen, fieldsOf(t, out))
+		outs += out
+	}
+	sameFields(t, documented, seen, outs)
+}
+
+// readmeFields reads the field names of the table in the README's
+// section under heading.
+func readmeFields(t *testing.T, heading string) map[string]bool {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), heading+"\n")
+	require.True(t, ok, "the README has a section %q", heading)
+	section, _, _ = strings.Cut(section, "\n#")
+	documented := map[string]bool{}
+	for line := range strings.Lines(section) {
+		if f, ok := strings.CutPrefix(line, "| `"); ok {
+			documented[f[:strings.Index(f, "`")]] = true
+		}
+	}
+	require.NotEmpty(t, documented, "a table of fields under %q", heading)
+	return documented
+}
+
+// fieldsOf lists every key of the JSON document out, at any depth.
+func fieldsOf(t *testing.T, out string) map[string]bool {
+	t.Helper()
+	var doc any
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
 	seen := map[string]bool{}
 	var walk func(v any)
 	walk = func(v any) {
@@ -53,11 +88,16 @@ func TestReadmeListsEveryJSONField(t *testing.T) {
 			}
 		}
 	}
-	walk(report)
+	walk(doc)
+	return seen
+}
+
+func sameFields(t *testing.T, documented, seen map[string]bool, out string) {
+	t.Helper()
 	for k := range seen {
 		assert.True(t, documented[k], "the field %q is not in the README's table", k)
 	}
 	for k := range documented {
-		assert.True(t, seen[k], "the README documents %q, which the report never held:\n%s", k, out)
+		assert.True(t, seen[k], "the README documents %q, which the output never held:\n%s", k, out)
 	}
 }
