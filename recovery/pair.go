@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
@@ -21,6 +22,32 @@ type job struct {
 	// short or raced a writer, and its count cannot be trusted.
 	liveSize, backupSize int64
 	kept                 sessionname.Kept // the kept-copy names taken
+}
+
+// listSession finds the keys of the one session id with a single
+// listing, not a request per key: whether its live document and backup
+// exist and their sizes, and its kept copies, with the size of each.
+func listSession(ctx context.Context, s store.Store, id string) (job, map[string]int64, error) {
+	j := job{Names: sessionname.ForID(id)}
+	keptSize := map[string]int64{}
+	err := s.List(ctx, j.Live, func(o store.Object) error {
+		switch o.Key {
+		case j.Live:
+			j.hasLive, j.liveSize = true, o.Size
+		case j.Backup:
+			j.hasBackup, j.backupSize = true, o.Size
+		default:
+			if names, ok := sessionname.ForKept(o.Key); ok && names.Live == j.Live {
+				j.kept.Note(j.Live, o.Key)
+				keptSize[o.Key] = o.Size
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return job{}, nil, fmt.Errorf("recovery: session %q: list: %w", id, err)
+	}
+	return j, keptSize, nil
 }
 
 // orphan tells whether j is a backup whose live document is missing.

@@ -238,22 +238,9 @@ func single(ctx context.Context, s store.Store, id string, opts Options) (Status
 	if err := ValidateID(id); err != nil {
 		return Status{}, err
 	}
-	j := job{Names: sessionname.ForID(id)}
-	// One listing tells whether the live document, the backup and earlier
-	// kept copies exist, without a request per key.
-	err := s.List(ctx, j.Live, func(o store.Object) error {
-		switch o.Key {
-		case j.Live:
-			j.hasLive, j.liveSize = true, o.Size
-		case j.Backup:
-			j.hasBackup, j.backupSize = true, o.Size
-		default:
-			j.kept.Note(j.Live, o.Key)
-		}
-		return nil
-	})
+	j, _, err := listSession(ctx, s, id)
 	if err != nil {
-		return Status{}, fmt.Errorf("recovery: session %q: list: %w", id, err)
+		return Status{}, err
 	}
 	if !j.hasLive && !j.hasBackup {
 		st := newStatus(j)

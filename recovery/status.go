@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 )
 
 // Count is a document's message count as the report gives it.
@@ -100,7 +102,7 @@ type Status struct {
 // the type's documentation describes.
 func (st Status) MarshalJSON() ([]byte, error) {
 	type plain Status // without this method
-	return marshal(struct {
+	return jsonenc.Marshal(struct {
 		plain
 		SessionID escapedID `json:"session_id"`
 	}{plain(st), escapedID(st.SessionID)})
@@ -112,7 +114,7 @@ type escapedID string
 
 func (id escapedID) MarshalJSON() ([]byte, error) {
 	if utf8.ValidString(string(id)) {
-		return marshal(string(id))
+		return jsonenc.Marshal(string(id))
 	}
 	b := []byte{'"'}
 	for s := string(id); s != ""; {
@@ -125,7 +127,7 @@ func (id escapedID) MarshalJSON() ([]byte, error) {
 			valid += size
 		}
 		if valid > 0 {
-			q, err := marshal(s[:valid])
+			q, err := jsonenc.Marshal(s[:valid])
 			if err != nil {
 				return nil, err
 			}
@@ -139,18 +141,6 @@ func (id escapedID) MarshalJSON() ([]byte, error) {
 		s = s[valid:]
 	}
 	return append(b, '"'), nil
-}
-
-// marshal is json.Marshal without escaping <, > and &: whoever encodes a
-// Status decides that, as the encoder compacts what MarshalJSON returns.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func (st *Status) fail(err error) {

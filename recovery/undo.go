@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/c0fe5641/sessionrecovery/internal/sessionname"
+	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -77,7 +77,7 @@ type UndoStatus struct {
 // Status uses.
 func (st UndoStatus) MarshalJSON() ([]byte, error) {
 	type plain UndoStatus // without this method
-	return marshal(struct {
+	return jsonenc.Marshal(struct {
 		plain
 		SessionID escapedID `json:"session_id"`
 	}{plain(st), escapedID(st.SessionID)})
@@ -106,24 +106,9 @@ func Undo(ctx context.Context, s store.Store, id string, opts UndoOptions) (Undo
 	if err := ValidateID(id); err != nil {
 		return UndoStatus{}, err
 	}
-	j := job{Names: sessionname.ForID(id)}
-	keptSize := map[string]int64{}
-	err := s.List(ctx, j.Live, func(o store.Object) error {
-		switch o.Key {
-		case j.Live:
-			j.hasLive, j.liveSize = true, o.Size
-		case j.Backup:
-			j.hasBackup, j.backupSize = true, o.Size
-		default:
-			if names, ok := sessionname.ForKept(o.Key); ok && names.Live == j.Live {
-				j.kept.Note(j.Live, o.Key)
-				keptSize[o.Key] = o.Size
-			}
-		}
-		return nil
-	})
+	j, keptSize, err := listSession(ctx, s, id)
 	if err != nil {
-		return UndoStatus{}, fmt.Errorf("recovery: session %q: list: %w", id, err)
+		return UndoStatus{}, err
 	}
 	st := UndoStatus{SessionID: id, Key: j.Live, BackupKey: j.Backup, LiveMessages: NotCounted, KeptMessages: NotCounted}
 	w := worker{s: s}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"time"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/c0fe5641/sessionrecovery/backends"
 	"github.com/c0fe5641/sessionrecovery/backends/local"
+	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 	"github.com/c0fe5641/sessionrecovery/store"
 )
 
@@ -54,22 +53,10 @@ func openLocation(ctx context.Context, e *env, cmd string, args []string, quiet 
 }
 
 func writeJSON(w io.Writer, v any) error {
-	b, err := marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// marshal is json.Marshal without escaping <, > and &, which session ids
-// may hold.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 	"golang.org/x/text/width"
 
+	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
@@ -251,7 +252,7 @@ func (j *jsonReport) add(st recovery.Status) {
 }
 
 func (j *jsonReport) value(v any) {
-	b, err := marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil && j.err == nil {
 		j.err = err
 	}
