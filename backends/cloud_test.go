@@ -68,6 +68,7 @@ func TestS3URLParameters(t *testing.T) {
 		"s3://b?region=eu-west-1&use_path_style=true&disable_https=true&endpoint=http://127.0.0.1:1",
 		"s3://b?region=eu-west-1&s3ForcePathStyle=true&accelerate=false&ssetype=AES256&kmskeyid=k",
 		"s3://b?region=eu-west-1&endpoint=http://127.0.0.1:1&hostname_immutable=true&anonymous=true&rate_limiter_capacity=10",
+		"s3://b?region=eu-west-1&rate_limiter_capacity=-1&hostname_immutable=true",
 		"s3://b?region=eu-west-1&dualstack=false&fips=false&awssdk=v2",
 		"s3://b?region=eu-west-1&request_checksum_calculation=when_required&response_checksum_validation=WHEN_SUPPORTED",
 	}, map[string]string{
@@ -75,7 +76,7 @@ func TestS3URLParameters(t *testing.T) {
 		"s3://b?region=eu-west-1&ssetype=rot13":                       `"ssetype"`,
 		"s3://b?region=eu-west-1&colour=blue":                         "colour",
 		"s3://b?region=eu-west-1&anonymous=perhaps":                   `"anonymous"`,
-		"s3://b?region=eu-west-1&rate_limiter_capacity=-1":            `"rate_limiter_capacity"`,
+		"s3://b?region=eu-west-1&rate_limiter_capacity=lots":          `"rate_limiter_capacity"`,
 		"s3://b?region=eu-west-1&profile=nosuch":                      "nosuch",
 		"s3://b?region=eu-west-1&role=admin":                          `"role"`,
 		"s3://b?region=eu-west-1&request_checksum_calculation=always": `"request_checksum_calculation"`,

@@ -104,7 +104,8 @@ func (l awsLogger) Logf(c logging.Classification, format string, v ...any) {
 func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Config, []func(*s3.Options), error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(log)}
 	var s3opts []func(*s3.Options)
-	var role string
+	var role, endpoint string
+	var immutable bool
 	var limiter retry.RateLimiter = ratelimit.None // gocloud's default: no client-side limit on retries
 	for param, values := range q {
 		v := values[0]
@@ -112,7 +113,7 @@ func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Co
 		case "region":
 			opts = append(opts, awsconfig.WithRegion(v))
 		case "endpoint":
-			opts = append(opts, awsconfig.WithBaseEndpoint(v))
+			endpoint = v
 		case "profile":
 			opts = append(opts, awsconfig.WithSharedConfigProfile(v))
 		case "hostname_immutable":
@@ -120,11 +121,7 @@ func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Co
 			if err != nil {
 				return awssdk.Config{}, nil, err
 			}
-			if on {
-				// The endpoint's host is used as given: the bucket goes
-				// in the path, not in front of the host.
-				s3opts = append(s3opts, func(o *s3.Options) { o.UsePathStyle = true })
-			}
+			immutable = on
 		case "dualstack", "fips", "anonymous":
 			on, err := parseBoolParam(param, v)
 			if err != nil {
@@ -140,7 +137,7 @@ func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Co
 				opts = append(opts, awsconfig.WithCredentialsProvider(awssdk.AnonymousCredentials{}))
 			}
 		case "rate_limiter_capacity":
-			n, err := strconv.ParseUint(v, 10, 31)
+			n, err := strconv.ParseInt(v, 10, 32) // 0 or less: no limit, as gocloud reads it
 			if err != nil {
 				return awssdk.Config{}, nil, fmt.Errorf("invalid value for %q: %w", param, err)
 			}
@@ -186,6 +183,23 @@ func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Co
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return awssdk.Config{}, nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if endpoint != "" {
+		// The S3 client's endpoint only: set on the configuration, it
+		// would also answer for STS and SSO (role=, web identity), and
+		// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS would drop it. Requests go
+		// to it as given, whatever FIPS or dual-stack setting the
+		// environment or profile has, as gocloud sends them.
+		s3opts = append(s3opts, func(o *s3.Options) {
+			o.BaseEndpoint = awssdk.String(endpoint)
+			o.EndpointOptions.UseFIPSEndpoint = awssdk.FIPSEndpointStateDisabled
+			o.EndpointOptions.UseDualStackEndpoint = awssdk.DualStackEndpointStateDisabled
+			if immutable {
+				// The endpoint's host is used as given: the bucket goes
+				// in the path, not in front of the host.
+				o.UsePathStyle = true
+			}
+		})
 	}
 	return cfg, s3opts, nil
 }

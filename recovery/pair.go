@@ -37,10 +37,10 @@ func listSession(ctx context.Context, s store.Store, id string) (job, map[string
 		case j.Backup:
 			j.hasBackup, j.backupSize = true, o.Size
 		default:
-			if names, ok := sessionname.ForKept(o.Key); ok && names.Live == j.Live {
-				j.kept.Note(j.Live, o.Key)
-				keptSize[o.Key] = o.Size
-			}
+			// As the sweep notes them (pairSessions), so that a restore
+			// of one session takes the kept-copy name a sweep would.
+			j.kept.Note(j.Live, o.Key)
+			keptSize[o.Key] = o.Size
 		}
 		return nil
 	})

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,8 +106,23 @@ func TestCompletionOffersSessionIDs(t *testing.T) {
 	_, directive = complete(t, "inspect", "")
 	assert.Equal(t, ":16", directive, "ShellCompDirectiveFilterDirs")
 
-	// No request is made for a bucket (this one does not exist, and no
-	// server answers at this address).
-	words, _ = complete(t, "inspect", "s3://no-such-bucket?endpoint=http://127.0.0.1:1&region=us-east-1", "")
+	// No request is made for a bucket: the server sees none.
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		http.Error(w, "no", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	bucket := "s3://b?use_path_style=true&region=us-east-1&endpoint=" + srv.URL
+	words, _ = complete(t, "inspect", bucket, "")
 	assert.Empty(t, words)
+	words, _ = complete(t, "recover", bucket, "--session", "")
+	assert.Empty(t, words)
+	assert.Zero(t, requests.Load(), "completion made a request to the bucket's server")
+	code, _, _ := cli(t, "scan", bucket)
+	assert.Equal(t, exitUsage, code)
+	assert.Positive(t, requests.Load(), "the same location does reach the server when scanned")
 }

@@ -109,7 +109,8 @@ scan:
 // Tried as a new user would: every command the README gives to copy runs
 // as shown and exits 0, with its location the shipped sample store (a
 // copy: a directory, or a test server's bucket under the README's prefix=
-// for a bucket URL, which must also open as written). The commands of a
+// for a bucket URL, which must also open as written; a URL that names its
+// own endpoint= is run with all its parameters, on the test server). The commands of a
 // code block run in order on one store; an undo runs after a recover, as
 // the README says it must.
 func TestReadmeCommandsRun(t *testing.T) {
@@ -155,6 +156,16 @@ func TestReadmeCommandsRun(t *testing.T) {
 				args[len(args)-1] = srv.URL
 				if u.Query().Has("prefix") {
 					args[len(args)-1] = withPrefix(srv.URL, prefix) // prefix= as written, even empty
+				}
+				if u.Query().Has("endpoint") {
+					// A location for a server of one's own: every parameter
+					// as written, but the test server's bucket and address.
+					su, err := url.Parse(srv.URL)
+					require.NoError(t, err)
+					q := u.Query()
+					q.Set("endpoint", su.Query().Get("endpoint"))
+					u.Host, u.RawQuery = su.Host, q.Encode()
+					args[len(args)-1] = u.String()
 				}
 			} else {
 				dir, ok := stores[c.block]
