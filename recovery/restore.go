@@ -95,10 +95,8 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 		return
 	}
 	err = restoreError(err)
-	if !errors.Is(err, store.ErrChanged) && !w.stillAsCounted(ctx, j.Live, live) {
-		// Over a network, a write whose answer was lost may have been
-		// made: say so rather than that nothing changed.
-		err = fmt.Errorf("%w; the live document is no longer the version read, so the restore may have been made", err)
+	if !errors.Is(err, store.ErrChanged) {
+		err = w.mayHaveBeenMade(ctx, j.Live, live, "restore", err)
 	}
 	w.failAfterKeep(ctx, j, keep, linked, err, st)
 }
@@ -270,10 +268,23 @@ func (w *worker) cleanUp(ctx context.Context, j job, keep string, linked bool, e
 	return err, false
 }
 
-// stillAsCounted tells whether key provably still holds the version counted.
-func (w *worker) stillAsCounted(ctx context.Context, key string, c counted) bool {
-	v, err := versionOf(context.WithoutCancel(ctx), w.s, key)
-	return err == nil && v != "" && v == c.version
+// mayHaveBeenMade completes the error of a write (what, over key) that
+// failed for another reason than a changed version. Over a network a
+// write whose answer was lost may have been made, so unless key provably
+// still holds the version counted, the error says that it may have been:
+// because key changed, or because that could not be checked (the check's
+// own failure, such as EMFILE, is not taken for a change).
+func (w *worker) mayHaveBeenMade(ctx context.Context, key string, c counted, what string, err error) error {
+	v, verr := versionOf(context.WithoutCancel(ctx), w.s, key)
+	switch {
+	case verr != nil:
+		return fmt.Errorf("%w; whether the %s was made could not be checked (%v), so it may have been", err, what, verr)
+	case v == "":
+		return fmt.Errorf("%w; the store tells no versions, so whether the %s was made cannot be checked: it may have been", err, what)
+	case v != c.version:
+		return fmt.Errorf("%w; the live document is no longer the version read, so the %s may have been made", err, what)
+	}
+	return err
 }
 
 // versionOf opens key only to learn its version.

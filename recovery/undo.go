@@ -178,11 +178,8 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 		return
 	case errors.Is(err, store.ErrChanged):
 		err = fmt.Errorf("the live document or the kept copy changed after it was read, so nothing was undone: %w", err)
-	case !w.stillAsCounted(ctx, j.Live, live):
-		// Over a network, a write whose answer was lost may have been made.
-		err = fmt.Errorf("undo: %w; the live document is no longer the version read, so the undo may have been made", err)
 	default:
-		err = fmt.Errorf("undo: %w", err)
+		err = w.mayHaveBeenMade(ctx, j.Live, live, "undo", fmt.Errorf("undo: %w", err))
 	}
 	w.undoFailed(ctx, j, keep, linked, err, st)
 }

@@ -17,6 +17,25 @@ import (
 // ids of the sessions there. Buckets are never listed for completion: a
 // keystroke must not cost a request.
 
+// strictCompletion makes `completion` without a shell, or with one it
+// does not know, bad usage (cobra prints the help and exits 0, so that
+// `completion tcsh > file` would write the help into the file).
+func strictCompletion(root *cobra.Command, e *env) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return exitWith(usageError(e.stderr, "completion", "name the shell: bash, zsh, fish or powershell"))
+			}
+			return exitWith(usageError(e.stderr, "completion", "no completion for %q: bash, zsh, fish or powershell", args[0]))
+		}
+	}
+}
+
 // completeLocation completes the one LOCATION argument.
 func completeLocation(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 	if len(args) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -194,4 +195,77 @@ func TestBucketWithoutCredentialsExits2(t *testing.T) {
 		assert.Contains(t, errOut, "cannot list", "%v", args)
 		assert.Contains(t, errOut, "credentials", "%v", args)
 	}
+}
+
+// recover --session "" (an unset $ID in a script) is an empty id, bad
+// usage: it recovered the whole store and exited 0.
+func TestEmptySessionIDIsBadUsage(t *testing.T) {
+	dir := sampleCopy(t)
+	before := snapshot(t, dir)
+	for _, args := range [][]string{{"recover", "--session", ""}, {"recover", "--session="}, {"undo", "--session", ""}} {
+		code, stdout, stderr := cli(t, append(args, dir)...)
+		assert.Equal(t, exitUsage, code, "%v: stdout: %s\nstderr: %s", args, stdout, stderr)
+		assert.Empty(t, stdout)
+	}
+	code, _, _ := cli(t, "inspect", dir, "")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, before, snapshot(t, dir), "nothing changed")
+}
+
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// Output that cannot be written (stdout a full disk) is exit 1 and said
+// on stderr, for every command: the table of recover, whose restores were
+// made, and prune --yes, whose deletions were, exited 0 in silence.
+func TestOutputThatCannotBeWrittenIsExit1(t *testing.T) {
+	for _, args := range [][]string{
+		{"recover"},
+		{"recover", "-n", "--verbose"},
+		{"recover", "--json"},
+		{"inspect", "SAMPLE", "20240601_trip-planning"},
+		{"prune", "--older-than", "0", "--yes"},
+		{"prune", "--older-than", "0"},
+		{"version"},
+		{"completion", "bash"},
+		{"scan", "--help"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := sampleCopy(t)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "20240601_trip-planning.json.replaced"), []byte("{}"), 0o644))
+			switch {
+			case args[0] == "inspect":
+				args[1] = dir
+			case args[0] == "version", args[0] == "completion", args[len(args)-1] == "--help":
+			default:
+				args = append(args, dir)
+			}
+			var errOut bytes.Buffer
+			code := run(context.Background(), args, fullWriter{}, &errOut)
+			assert.Equal(t, exitErrors, code, "stderr: %q", errOut.String())
+			assert.Contains(t, errOut.String(), "no space left on device")
+		})
+	}
+}
+
+// completion without a shell, or with one it does not know, is bad usage,
+// with a hint that names the command.
+func TestCompletionNeedsAKnownShell(t *testing.T) {
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}} {
+		code, stdout, stderr := cli(t, args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Empty(t, stdout, "no help into a file meant for a script")
+		assert.Contains(t, stderr, "bash, zsh, fish or powershell")
+	}
+	code, _, stderr := cli(t, "completion", "bash", "--json")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Run 'sessionrecovery help completion bash' for usage.")
+}
+
+// An error of the root command names it once.
+func TestRootErrorsNameTheCommandOnce(t *testing.T) {
+	code, _, stderr := cli(t, "--bogus")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "sessionrecovery: unknown flag: --bogus\nRun 'sessionrecovery help' for usage.\n", stderr)
 }

@@ -143,3 +143,15 @@ func (w *watch) String() string {
 	defer w.mu.Unlock()
 	return w.buf.String()
 }
+
+// When deletions fail (here the directory's lock is held by another
+// process), the summary says how many were deleted and how many not: it
+// said "deleted, but for 2" with none deleted.
+func TestPruneSummaryCountsWhatFailed(t *testing.T) {
+	dir := lockedStore(t, "--shared")
+	writeFiles(t, dir, map[string]string{"s.json.replaced": session(1), "s.json.replaced.2": session(2)})
+	code, out, errOut := cli(t, "prune", "--older-than", "0", "--yes", "--lock-timeout", "0", dir)
+	assert.Equal(t, exitErrors, code, errOut)
+	assert.Contains(t, out, "2 kept copies older than 0s: 0 deleted, 2 not (errors above)", out)
+	assert.FileExists(t, filepath.Join(dir, "s.json.replaced"))
+}

@@ -134,7 +134,8 @@ they were. A second signal exits at once.
 
 // run is the whole command, with its environment passed in for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	out := &checkedWriter{w: stdout}
+	e := &env{stdout: out, stderr: stderr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	if len(args) == 0 {
@@ -144,20 +145,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	var code exitCode
 	switch {
+	case errors.As(err, &code) && code != exitOK:
+		// The command said why; a lost report among its reasons.
+		return int(code)
+	case out.err != nil:
+		// Output that could not be written, of a command that does not
+		// check its writes (a table, a listing, help): what it did
+		// stands, but nobody was told.
+		fmt.Fprintf(stderr, "sessionrecovery: write to stdout: %v: the output is incomplete (what the command did is not all reported)\n", out.err)
+		return exitErrors
 	case err == nil:
 		return exitOK
-	case errors.As(err, &code):
-		return int(code)
 	}
 	// cobra's own errors: an unknown command or flag, a bad flag value.
-	name := cmd.Name()
 	if cmd == root {
 		if msg, ok := unknownCommand(root, args); ok {
-			fmt.Fprintf(stderr, "sessionrecovery: %s\nRun 'sessionrecovery help' for usage.\n", msg)
-			return exitUsage
+			return usageError(stderr, "", "%s", msg)
 		}
 	}
-	return usageError(stderr, name, "%v%s", err, oneDashSlip(cmd, args))
+	return usageError(stderr, commandName(cmd), "%v%s", err, oneDashSlip(cmd, args))
+}
+
+// commandName is cmd's path below the root ("scan", "completion bash"),
+// "" for the root itself.
+func commandName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()), " ")
+}
+
+// checkedWriter keeps the first error of the writes to w.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // exitCode is the error a command returns to exit with that code, having
@@ -214,6 +240,7 @@ func newRoot(e *env) *cobra.Command {
 	e.logFlags(root.PersistentFlags())
 	completeLogFlags(root)
 	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newUndoCmd(e), newVersionCmd(e))
+	strictCompletion(root, e)
 	return root
 }
 
@@ -270,6 +297,10 @@ func oneDashSlip(c *cobra.Command, args []string) string {
 // usageError says what is wrong with the command line in one line, and
 // where to read more; the code is exitUsage.
 func usageError(stderr io.Writer, cmd, format string, a ...any) int {
+	if cmd == "" {
+		fmt.Fprintf(stderr, "sessionrecovery: %s\nRun 'sessionrecovery help' for usage.\n", fmt.Sprintf(format, a...))
+		return exitUsage
+	}
 	fmt.Fprintf(stderr, "sessionrecovery %s: %s\nRun 'sessionrecovery help %s' for usage.\n", cmd, fmt.Sprintf(format, a...), cmd)
 	return exitUsage
 }

@@ -71,7 +71,7 @@ func (p *pruning) run(ctx context.Context, args []string) int {
 	}
 	now := pruneNow()
 	cutoff := now.Add(-p.olderThan)
-	var old, newer, unknown, failed int
+	var old, newer, unknown, failed, deleted int
 	header := false
 	row := func(key string, age time.Duration, outcome string) {
 		if !header {
@@ -103,6 +103,7 @@ func (p *pruning) run(ctx context.Context, args []string) int {
 			row(o.Key, age, "error, left as it was: "+shownText(err.Error()))
 			return ctx.Err()
 		}
+		deleted++
 		row(o.Key, age, "deleted")
 		return nil
 	})
@@ -113,8 +114,8 @@ func (p *pruning) run(ctx context.Context, args []string) int {
 	switch {
 	case !p.yes && old > 0:
 		summary += ": run again with --yes to delete them"
-	case p.yes && failed > 0:
-		summary += fmt.Sprintf(" deleted, but for %d (errors above)", failed)
+	case p.yes && deleted < old:
+		summary += fmt.Sprintf(": %d deleted, %d not (errors above)", deleted, old-deleted)
 	case p.yes:
 		summary += " deleted"
 	}

@@ -61,7 +61,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 		Short: "restore every shrunk session, or one",
 		Long:  "Restore every session whose backup has more messages than the live file\n(or only the session --session names). The replaced bytes are kept as\n<id>.json.replaced; backups are never changed.",
 		RunE: func(c *cobra.Command, args []string) error {
-			if session == "" {
+			if !c.Flags().Changed("session") { // --session "" is an empty id, refused below
 				sw := sweep{e: e, cmd: "recover", flags: &f, dryRun: dryRun, restoreOrphans: restoreOrphans, lockTimeout: lockTimeout}
 				return exitWith(sw.run(c.Context(), args))
 			}
