@@ -178,16 +178,7 @@ func TestUnreachableServerExits2(t *testing.T) {
 // listed: exit 2, the message saying so, nothing on stdout.
 func TestBucketWithoutCredentialsExits2(t *testing.T) {
 	srv := testserver.S3(t)
-	empty := filepath.Join(t.TempDir(), "empty")
-	require.NoError(t, os.WriteFile(empty, nil, 0o600))
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
-		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
-		"AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		t.Setenv(k, v)
-	}
+	testserver.WithoutAWSCredentials(t, "")
 	for _, args := range [][]string{{"scan", srv.URL}, {"recover", "--json", srv.URL}} {
 		code, out, errOut := cli(t, args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, errOut)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -123,4 +125,30 @@ func classifyS3Bucket(method string, q url.Values) string {
 		}
 	}
 	return Other
+}
+
+// WithoutAWSCredentials leaves the AWS SDK nothing to sign with for the
+// rest of the test: no keys, profiles, web identity or container
+// credentials, and empty config and credentials files. The EC2 metadata
+// service is off when imds is "", else asked at imds (a test's own
+// server).
+func WithoutAWSCredentials(t testing.TB, imds string) {
+	t.Helper()
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatalf("testserver.WithoutAWSCredentials: %v", err)
+	}
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+	if imds != "" {
+		env["AWS_EC2_METADATA_DISABLED"] = ""
+		env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 }
