@@ -109,19 +109,25 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 		}
 	default:
 		st.Recommend = NoAction
-		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, restoring, false); err != nil {
+		sum := restoring || w.opts.Diff // a preview checks it reads what was counted
+		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, sum, false); err != nil {
 			st.fail(fmt.Errorf("live document: %w", err))
 			return d
 		}
-		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, restoring, restoring); err != nil {
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sum, restoring); err != nil {
 			st.fail(fmt.Errorf("backup: %w", err))
 			return d
+		}
+		if w.opts.Diff && st.LiveMessages >= 0 && st.BakMessages >= 0 {
+			st.Diff = w.diff(ctx, &d)
 		}
 		if st.BakMessages > st.LiveMessages {
 			st.Recommend = Restore
 			if restoring {
 				d.act = restoreLive
 			}
+		} else if st.Diff != nil && st.Diff.Returning.Count > 0 {
+			st.Recommend = Merge
 		}
 	}
 	return d

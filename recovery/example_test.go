@@ -47,6 +47,26 @@ func ExampleInspect() {
 	// 0 3 restore
 }
 
+// A session wiped by a bug, then written in again past its backup's
+// count: the count rule advises nothing, the preview finds what was lost.
+func ExamplePreview() {
+	fsys := afero.NewMemMapFs()
+	_ = afero.WriteFile(fsys, "/chat.json", []byte(`{"messages":[{"role":"user","content":"new 1"},{"role":"user","content":"new 2"}]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/chat.json.bak", []byte(`{"messages":[{"role":"user","content":"plan a trip"}]}`), 0o644)
+
+	st, err := recovery.Preview(context.Background(), aferofs.New(fsys, "/"), "chat")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := st.Diff
+	fmt.Println(st.Recommend)
+	fmt.Printf("a restore brings back %d (first: %q), drops %d\n", d.Returning.Count, d.Returning.First.Start, d.Dropped.Count)
+	// Output:
+	// merge
+	// a restore brings back 1 (first: "plan a trip"), drops 2
+}
+
 // A restore that should not have been made is undone: the bytes it
 // replaced come back, and the restored version is kept in their place.
 func ExampleUndo() {

@@ -91,6 +91,11 @@ type Options struct {
 	// RestoreOrphans restores a missing live document from its backup when
 	// the backup is a session.
 	RestoreOrphans bool
+	// Diff adds to each session whose live document and backup are both
+	// sessions a preview of what a restore changes, message by message
+	// (Status.Diff). It reads the backup twice more and the live document
+	// once more; the outcomes are those of a run without it.
+	Diff bool
 	// Concurrency bounds the sessions handled at once; 0 (or less) means
 	// DefaultConcurrency, and more than MaxConcurrency means
 	// MaxConcurrency. Workers are started as work comes, so a bound far
@@ -232,6 +237,12 @@ func Inspect(ctx context.Context, s store.Store, id string) (Status, error) {
 // opts.Concurrency do not apply: the live document is always read).
 func Recover(ctx context.Context, s store.Store, id string, opts Options) (Status, error) {
 	return single(ctx, s, id, opts)
+}
+
+// Preview is Inspect with a message-level preview (Status.Diff) when
+// the live document and the backup are both sessions.
+func Preview(ctx context.Context, s store.Store, id string) (Status, error) {
+	return single(ctx, s, id, Options{DryRun: true, Diff: true})
 }
 
 func single(ctx context.Context, s store.Store, id string, opts Options) (Status, error) {

@@ -57,6 +57,12 @@ const (
 	NoAction Recommendation = "no_action"
 	// NoBackup: the session has no backup.
 	NoBackup Recommendation = "no_backup"
+	// Merge, only with Options.Diff: the live document has as many
+	// messages as the backup or more, so the count rule advises nothing,
+	// but the backup holds messages the live document lacks (a wipe the
+	// user has since written past). A restore would drop the newer
+	// messages, so none is made; Status.Diff says what each side holds.
+	Merge Recommendation = "merge"
 )
 
 // Status is what recovery found, and did, for one session. Its JSON form is
@@ -70,6 +76,9 @@ type Status struct {
 	// BakMessages is the backup's message count; NotSession when there is
 	// no backup or it is not a session.
 	BakMessages Count `json:"bak_messages"`
+	// Diff is the message-level preview, with Options.Diff, of a session
+	// whose live document and backup are both sessions; nil otherwise.
+	Diff *Diff `json:"diff,omitempty"`
 	// Error is Err's message, for the JSON report.
 	Error string `json:"error,omitempty"`
 	// LiveMessages is the live document's message count.
