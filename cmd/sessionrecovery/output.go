@@ -47,13 +47,15 @@ func outcome(st recovery.Status, dryRun bool) string {
 		return "left alone: the live file is missing; --restore-orphans restores it"
 	case st.Recommend == recovery.NoBackup:
 		return "no backup"
+	case st.Recommend == recovery.Merge:
+		return "diverged: not restored (the backup holds messages the live file lacks, and a restore would drop newer ones)"
 	default:
 		return "nothing to do"
 	}
 }
 
 func interesting(st recovery.Status) bool {
-	return st.Err != nil || st.Restored || st.Recommend == recovery.Restore
+	return st.Err != nil || st.Restored || st.Recommend == recovery.Restore || st.Recommend == recovery.Merge
 }
 
 // table prints sessions as they come — those worth a look, or all with
@@ -68,6 +70,7 @@ type table struct {
 	held               [][4]string // rows held back to size the column
 	width              int         // of the first column, once known
 	toRestore, noBakup int
+	diverged           int // with --diff
 }
 
 // tableWindow is how many rows the table holds back to size its first
@@ -89,11 +92,17 @@ func (t *table) add(st recovery.Status) {
 		t.toRestore++
 	case st.Recommend == recovery.NoBackup:
 		t.noBakup++
+	case st.Recommend == recovery.Merge:
+		t.diverged++
 	}
 	if !t.verbose && !interesting(st) {
 		return
 	}
-	t.row([4]string{shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), outcome(st, t.dryRun)})
+	out := outcome(st, t.dryRun)
+	for _, l := range diffLines(st.Diff) {
+		out += "\n" + l // printed under the outcome
+	}
+	t.row([4]string{shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), out})
 }
 
 // row prints r, or holds it back while the first column's width is not
@@ -127,8 +136,17 @@ func (t *table) flush() {
 	t.held = nil
 }
 
+// print prints a row; the lines of its outcome after the first go under
+// it, in its column.
 func (t *table) print(r [4]string) {
-	fmt.Fprintf(t.w, "%s %6s %6s  %s\n", pad(r[0], t.width), r[1], r[2], r[3])
+	first, rest, _ := strings.Cut(r[3], "\n")
+	fmt.Fprintf(t.w, "%s %6s %6s  %s\n", pad(r[0], t.width), r[1], r[2], first)
+	for line := range strings.Lines(rest) {
+		fmt.Fprintf(t.w, "%s  %s", strings.Repeat(" ", t.width+14), line)
+	}
+	if rest != "" && !strings.HasSuffix(rest, "\n") {
+		fmt.Fprintln(t.w)
+	}
 }
 
 func (t *table) finish(r *recovery.Report) error {
@@ -211,6 +229,9 @@ func (t *table) summary(r *recovery.Report) string {
 		parts = append(parts, plural(r.Restored, "restored", "restored"))
 	}
 	parts = append(parts, plural(t.noBakup, "without backup", "without backup"))
+	if t.diverged > 0 {
+		parts = append(parts, plural(t.diverged, "diverged", "diverged"))
+	}
 	if n := r.Errors; n > 0 {
 		parts = append(parts, plural(n, "error", "errors"))
 	}
@@ -296,6 +317,13 @@ func writeStatus(w io.Writer, st recovery.Status, inspect, dryRun bool, location
 	}
 	if inspect && st.Err != nil {
 		fmt.Fprintf(tw, "error\t%s\n", shownText(st.Error))
+	}
+	for i, l := range diffLines(st.Diff) {
+		label := ""
+		if i == 0 {
+			label = "preview"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", label, l)
 	}
 	tw.Flush()
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // The README's sample output is the command's real output: each block that
-// starts "$ sessionrecovery ..." on the shipped sample store is run, and
+// starts "$ sessionrecovery ..." on a shipped sample store is run, and
 // what it prints must be what the README shows under it.
 func TestReadmeSampleOutput(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
@@ -24,8 +24,8 @@ func TestReadmeSampleOutput(t *testing.T) {
 		}
 		fields := strings.Fields(args)
 		for i, f := range fields {
-			if f == "examples/sessions" {
-				fields[i] = "../../examples/sessions"
+			if strings.HasPrefix(f, "examples/") {
+				fields[i] = "../../" + f
 			}
 		}
 		samples++

@@ -101,3 +101,28 @@ func sameFields(t *testing.T, documented, seen map[string]bool, out string) {
 		assert.True(t, seen[k], "the README documents %q, which the output never held:\n%s", k, out)
 	}
 }
+
+// The README's table of the preview's JSON names every field a diff
+// object can hold, and no other: here from shrunk, diverged and
+// unchanged sessions, and one whose preview cannot be made.
+func TestReadmeListsEveryPreviewField(t *testing.T) {
+	documented := readmeFields(t, "### The preview's JSON")
+	dir := diffStore(t)
+	writeFiles(t, dir, map[string]string{"nan.json": doc(), "nan.json.bak": `{"messages":[NaN]}`})
+	code, out, errOut := cli(t, "scan", "--diff", "--json", dir)
+	require.Equal(t, exitOK, code, errOut)
+	var report struct {
+		Details []struct {
+			Diff json.RawMessage `json:"diff"`
+		} `json:"details"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
+	seen := map[string]bool{}
+	for _, d := range report.Details {
+		if d.Diff != nil {
+			seen["diff"] = true
+			maps.Copy(seen, fieldsOf(t, string(d.Diff)))
+		}
+	}
+	sameFields(t, documented, seen, out)
+}

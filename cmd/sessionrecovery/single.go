@@ -15,7 +15,7 @@ import (
 )
 
 func newInspectCmd(e *env) *cobra.Command {
-	var asJSON bool
+	var asJSON, diff bool
 	c := &cobra.Command{
 		Use:   "inspect [flags] LOCATION ID",
 		Short: "show one session's counts and the advice",
@@ -26,12 +26,16 @@ func newInspectCmd(e *env) *cobra.Command {
 			}
 			one := single{e: e, cmd: "inspect", json: asJSON, inspect: true}
 			return exitWith(one.run(c.Context(), args[:1], args[1], func(ctx context.Context, s *opened) (recovery.Status, error) {
+				if diff {
+					return recovery.Preview(ctx, s.store, args[1])
+				}
 				return recovery.Inspect(ctx, s.store, args[1])
 			}, local.DefaultLockTimeout))
 		},
 		ValidArgsFunction: completeLocationThenID,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the session's status as JSON on stdout")
+	diffFlag(c.Flags(), &diff)
 	return c
 }
 

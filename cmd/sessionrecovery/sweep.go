@@ -21,6 +21,7 @@ type reportFlags struct {
 	verbose     bool
 	noProgress  bool
 	quiet       bool
+	diff        bool
 }
 
 func (f *reportFlags) register(fs *pflag.FlagSet) {
@@ -30,6 +31,12 @@ func (f *reportFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.verbose, "verbose", false, "list every session in the table, not only those restored, to restore, or failed")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "show no running count on stderr (it shows only on a terminal)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "show no running count and no notices on stderr; warnings and errors still show")
+	diffFlag(fs, &f.diff)
+}
+
+// diffFlag is --diff, of scan, recover and inspect.
+func diffFlag(fs *pflag.FlagSet, diff *bool) {
+	fs.BoolVar(diff, "diff", false, "also compare each session's messages with its backup's: what a restore brings back, what it drops, and sessions whose backup holds messages the live file lacks although the counts advise nothing (reads each backup twice more and each live file once more)")
 }
 
 func newScanCmd(e *env) *cobra.Command {
@@ -70,7 +77,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 			}
 			one := single{e: e, cmd: "recover", json: f.json, dryRun: dryRun}
 			return exitWith(one.run(c.Context(), args, session, func(ctx context.Context, s *opened) (recovery.Status, error) {
-				return recovery.Recover(ctx, s.store, session, recovery.Options{RestoreOrphans: restoreOrphans, DryRun: dryRun})
+				return recovery.Recover(ctx, s.store, session, recovery.Options{RestoreOrphans: restoreOrphans, DryRun: dryRun, Diff: f.diff})
 			}, lockTimeout))
 		},
 		ValidArgsFunction: completeLocation,
@@ -87,7 +94,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 
 // oneSessionFlags are the flags of recover that apply with --session (and
 // those every command takes).
-var oneSessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true, "dry-run": true, "log-level": true, "log-format": true}
+var oneSessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true, "dry-run": true, "log-level": true, "log-format": true, "diff": true}
 
 // notForOneSession names a flag given to recover --session that does not
 // apply to it, or returns "".
@@ -148,6 +155,7 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		DryRun:         sw.dryRun,
 		CountAll:       f.countAll,
 		RestoreOrphans: sw.restoreOrphans,
+		Diff:           f.diff,
 		Concurrency:    f.concurrency,
 		Progress:       prog.update,
 		OnStatus: func(st recovery.Status) {

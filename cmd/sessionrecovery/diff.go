@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/c0fe5641/sessionrecovery/recovery"
+)
+
+// diffLines says in words what a preview found: what a restore brings
+// back, and what it drops; nil without a preview.
+func diffLines(d *recovery.Diff) []string {
+	if d == nil {
+		return nil
+	}
+	if d.Error != "" {
+		return []string{"no preview: " + shownText(d.Error)}
+	}
+	return []string{
+		"brings back " + runText(d.Returning),
+		"drops " + runText(d.Dropped) + keptNote(d.Dropped),
+	}
+}
+
+func keptNote(r recovery.MessageRun) string {
+	if r.Count == 0 {
+		return ""
+	}
+	return " (a restore keeps them in the .replaced copy)"
+}
+
+// runText is a group of messages: how many, then the first and the last.
+func runText(r recovery.MessageRun) string {
+	n := plural(r.Count, "message", "messages")
+	switch {
+	case r.Count == 0:
+		return "no message"
+	case r.Count == 1:
+		return n + ": " + briefText(r.First)
+	default:
+		return n + ": " + briefText(r.First) + " … " + briefText(r.Last)
+	}
+}
+
+// briefText is one message abbreviated: #index, role, and its start.
+func briefText(b *recovery.MessageBrief) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "#%d", b.Index)
+	if b.Role != "" {
+		s.WriteString(" " + shownText(b.Role))
+	}
+	s.WriteString(" " + shownText(fmt.Sprintf("%q", b.Start)))
+	return s.String()
+}
+
