@@ -21,6 +21,7 @@ const (
 	leave         action = iota // report only
 	restoreLive                 // keep the live bytes, then restore the backup over them
 	restoreOrphan               // write the backup where the live document is missing
+	mergeLive                   // keep the live bytes, then write the merge of both over them
 )
 
 // decision is what counting found and chose for one job: the status as
@@ -30,6 +31,7 @@ type decision struct {
 	st        Status
 	act       action
 	live, bak counted
+	cmp       *comparison // with Options.Diff or Merge, when both are sessions
 }
 
 // counted identifies the bytes a count read: a write made from them later
@@ -90,7 +92,7 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 		st.LiveMessages, st.Recommend = NotSession, NoAction
 		restoring = restoring && w.opts.RestoreOrphans
 		_, canWrite := w.s.(store.Writer)
-		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, restoring, restoring && canWrite); err != nil {
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sumIf(restoring), restoring && canWrite); err != nil {
 			st.fail(fmt.Errorf("backup: %w", err))
 			return d
 		}
@@ -103,13 +105,21 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 	case !j.hasBackup:
 		st.Recommend = NoBackup
 		if w.opts.CountAll {
-			if st.LiveMessages, _, err = w.count(ctx, j.Live, j.liveSize, false, false); err != nil {
+			if st.LiveMessages, _, err = w.count(ctx, j.Live, j.liveSize, sumNone, false); err != nil {
 				st.fail(fmt.Errorf("live document: %w", err))
 			}
 		}
 	default:
 		st.Recommend = NoAction
-		sum := restoring || w.opts.Diff // a preview checks it reads what was counted
+		preview := w.opts.Diff || w.opts.Merge
+		// A preview checks that it reads the bytes counted; a restore,
+		// that it writes them.
+		sum := sumSession
+		if restoring {
+			sum = sumAll
+		} else if !preview {
+			sum = sumNone
+		}
 		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, sum, false); err != nil {
 			st.fail(fmt.Errorf("live document: %w", err))
 			return d
@@ -118,16 +128,21 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 			st.fail(fmt.Errorf("backup: %w", err))
 			return d
 		}
-		if w.opts.Diff && st.LiveMessages >= 0 && st.BakMessages >= 0 {
-			st.Diff = w.diff(ctx, &d)
+		if preview && st.LiveMessages >= 0 && st.BakMessages >= 0 {
+			cmp, err := w.compare(ctx, &d, w.opts.Merge)
+			if err != nil {
+				st.Diff = &Diff{Error: err.Error()}
+			} else {
+				d.cmp, st.Diff = cmp, &cmp.diff
+			}
 		}
 		if st.BakMessages > st.LiveMessages {
 			st.Recommend = Restore
-			if restoring {
-				d.act = restoreLive
-			}
 		} else if st.Diff != nil && st.Diff.Returning.Count > 0 {
 			st.Recommend = Merge
+		}
+		if restoring {
+			d.act = w.writeFor(&d)
 		}
 	}
 	return d
@@ -136,23 +151,23 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 // count reads the document at key whole and counts its messages, and says
 // which bytes it counted. size is the size the listing gave: a read that
 // reaches its end at any other length failed, whatever the reader said.
-// With sum, the bytes are checksummed, for a write made from them later;
-// with keep, they are kept as well (up to maxKept). An error means the
+// sum says which bytes are checksummed, for a write or a preview made from
+// them later; with keep, they are kept as well (up to maxKept). An error means the
 // read failed; the count is then NotCounted.
-func (w *worker) count(ctx context.Context, key string, size int64, sum, keep bool) (Count, counted, error) {
+func (w *worker) count(ctx context.Context, key string, size int64, sum checksum, keep bool) (Count, counted, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
 		return NotCounted, counted{}, err
 	}
 	version := store.Version(rc)
-	w.read = sizedReader{r: rc, sum: sum}
+	w.read = sizedReader{r: rc, sum: sum != sumNone}
 	var r io.Reader = &w.read
 	w.kept.reset(keep)
 	if keep {
 		r = io.TeeReader(r, &w.kept)
 	}
 	n, err := w.counter.Count(r)
-	if err == nil && sum && !w.read.eof {
+	if err == nil && !w.read.eof && (sum == sumAll || sum == sumSession && n != msgcount.NotSession) {
 		// The counter stops at the first bytes that are not a session; a
 		// copy made from this document later is checked against all of it.
 		_, err = io.Copy(io.Discard, r)
@@ -178,6 +193,22 @@ func (w *worker) count(ctx context.Context, key string, size int64, sum, keep bo
 	}
 	return Count(n), c, nil
 }
+
+// checksum is what count checksums.
+type checksum int
+
+func sumIf(write bool) checksum {
+	if write {
+		return sumAll
+	}
+	return sumNone
+}
+
+const (
+	sumNone    checksum = iota
+	sumSession          // a document that is a session, for a preview of it
+	sumAll              // every document, for a write made from it
+)
 
 // ErrShortRead is wrapped by a session's error when a read ended before or
 // after the size the listing gave: the transport cut it short, or the

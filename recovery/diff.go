@@ -11,24 +11,35 @@ import (
 
 // Diff is what restoring a session would change, message by message: the
 // preview that Options.Diff adds to a session's Status, which also finds
-// the sessions to merge (Merge). Messages are the
-// same when their JSON values are equal: member order, white space and
-// string escapes do not matter, numbers must be written the same way.
-// They are matched as a multiset, in order: a message the live document
-// holds twice and the backup once is dropped once, its later occurrence.
+// the sessions to merge (Merge).
+//
+// Messages are the same when their JSON values are equal: member order,
+// white space and string escapes do not matter. Where equality is in
+// doubt they differ, so that a merge keeps both rather than lose one:
+// numbers are compared as written (1 and 1.0 differ), and a message with
+// NaN or Infinity, or with an escaped UTF-16 surrogate, is the same only
+// as one with the same bytes. A message edited in place (a reply
+// regenerated, a member added) is another message: its old version
+// returns, its new one is dropped, and a session whose live document
+// holds as many messages as its backup or more then advises Merge.
+//
+// Messages are matched as a multiset, in order: a message the live
+// document holds twice and the backup once is dropped once, its later
+// occurrence. The JSON keys are in sorted order, as in the rest of the
+// report.
 type Diff struct {
-	// Returning are the backup's messages that the live document lacks:
-	// a restore brings them back.
-	Returning MessageRun `json:"returning"`
 	// Dropped are the live document's messages that the backup lacks: a
 	// restore takes them out of the session (the kept .replaced copy
-	// still holds them).
+	// still holds them); a merge keeps them.
 	Dropped MessageRun `json:"dropped"`
 	// Error says why the preview could not be made (a document that
-	// changed since it was counted, or is not standard JSON: Python's
-	// NaN and Infinity are not); the counts are then zero. A failed
-	// preview does not change the session's outcome.
+	// changed since it was counted, or a read that failed); the counts are
+	// then zero. A failed preview does not change the session's advice,
+	// but a merge is not made without one.
 	Error string `json:"error,omitempty"`
+	// Returning are the backup's messages that the live document lacks:
+	// a restore, or a merge, brings them back.
+	Returning MessageRun `json:"returning"`
 }
 
 // MessageRun is a group of messages: how many, and the first and last of
@@ -37,6 +48,8 @@ type MessageRun struct {
 	Count int           `json:"count"`
 	First *MessageBrief `json:"first,omitempty"`
 	Last  *MessageBrief `json:"last,omitempty"`
+
+	last messages.Message // the last one so far, briefed when the run is whole
 }
 
 // MessageBrief is a message, abbreviated.
@@ -55,56 +68,79 @@ type MessageBrief struct {
 // BriefRunes is the most runes of a message's content a MessageBrief holds.
 const BriefRunes = 60
 
+func brief(m messages.Message) *MessageBrief {
+	return &MessageBrief{Index: m.Index, Role: m.Role(), Start: m.Start(BriefRunes)}
+}
 
 func (r *MessageRun) add(m messages.Message) {
 	r.Count++
-	b := &MessageBrief{Index: m.Index, Role: m.Role(), Start: m.Start(BriefRunes)}
 	if r.First == nil {
-		r.First = b
+		r.First = brief(m)
 	}
-	r.Last = b
+	r.last = m
 }
 
-// diff compares the messages of the live document and the backup that
-// decide counted, reading each again; a read that does not give the
-// bytes counted (the document changed since) fails the preview. The
-// backup is read twice and the live document once; memory holds one
-// message at a time and 16 bytes and a count for each distinct message.
-func (w *worker) diff(ctx context.Context, d *decision) *Diff {
-	diff, err := w.compare(ctx, d)
-	if err != nil {
-		return &Diff{Error: err.Error()}
+// done briefs the last message of the run.
+func (r *MessageRun) done() {
+	if r.Count > 0 {
+		r.Last = brief(r.last)
 	}
-	return diff
+	r.last = messages.Message{}
 }
 
-func (w *worker) compare(ctx context.Context, d *decision) (*Diff, error) {
+// comparison is what comparing a session's two documents found: the
+// preview, and what a merge writes from.
+type comparison struct {
+	diff      Diff
+	bak, live messages.Layout
+	dropped   []span // where the dropped messages lie in the live document, when asked for
+	inBackup  map[messages.ID]int
+}
+
+// span is where a message lies in its document.
+type span struct{ at, n int64 }
+
+// compare compares the messages of the live document and the backup that
+// decide counted, reading each again; a read that does not give the bytes
+// counted (the document changed since) fails it. The backup is read twice
+// and the live document once; memory holds one message at a time (two
+// while a run's last is kept), 16 bytes and a count for each distinct
+// message of the backup, and, with spans, 16 bytes for each dropped
+// message.
+func (w *worker) compare(ctx context.Context, d *decision, spans bool) (*comparison, error) {
 	st := &d.st
+	c := &comparison{inBackup: map[messages.ID]int{}}
 	// Pass 1: how many times the backup holds each message.
-	inBackup := map[messages.ID]int{}
-	if err := w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(inBackup) }, func(m messages.Message) error {
-		inBackup[m.ID()]++
+	var err error
+	c.bak, err = w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(c.inBackup) }, func(m messages.Message) error {
+		c.inBackup[m.ID()]++
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	// Pass 2: the live messages beyond the backup's occurrences of them
 	// are dropped.
-	var diff Diff
+	diff := &c.diff
 	inLive := map[messages.ID]int{}
-	if err := w.eachMessage(ctx, st.Key, d.live, func() { clear(inLive); diff.Dropped = MessageRun{} }, func(m messages.Message) error {
+	c.live, err = w.eachMessage(ctx, st.Key, d.live, func() { clear(inLive); diff.Dropped = MessageRun{}; c.dropped = nil }, func(m messages.Message) error {
 		id := m.ID()
 		inLive[id]++
-		if inLive[id] > inBackup[id] {
+		if inLive[id] > c.inBackup[id] {
 			diff.Dropped.add(m)
+			if spans {
+				c.dropped = append(c.dropped, span{m.Offset, int64(len(m.Raw))})
+			}
 		}
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
+	diff.Dropped.done()
 	// Pass 3: the backup's messages beyond the live occurrences return.
 	seen := map[messages.ID]int{}
-	if err := w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(seen); diff.Returning = MessageRun{} }, func(m messages.Message) error {
+	if _, err := w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(seen); diff.Returning = MessageRun{} }, func(m messages.Message) error {
 		id := m.ID()
 		seen[id]++
 		if seen[id] > inLive[id] {
@@ -114,21 +150,24 @@ func (w *worker) compare(ctx context.Context, d *decision) (*Diff, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return &diff, nil
+	diff.Returning.done()
+	return c, nil
 }
 
 // eachMessage reads the messages of the document at key, which must be
 // the bytes c counted.
-func (w *worker) eachMessage(ctx context.Context, key string, c counted, reset func(), fn func(messages.Message) error) error {
+func (w *worker) eachMessage(ctx context.Context, key string, c counted, reset func(), fn func(messages.Message) error) (messages.Layout, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
-		return fmt.Errorf("read %q: %w", key, err)
+		return messages.Layout{}, fmt.Errorf("read %q: %w", key, err)
 	}
-	defer rc.Close()
 	r := &sizedReader{r: rc, sum: true}
-	err = messages.Each(r, reset, fn)
+	l, err := messages.Each(r, reset, fn)
 	if err == nil {
 		_, err = io.Copy(io.Discard, r)
+	}
+	if cerr := rc.Close(); err == nil {
+		err = cerr
 	}
 	if err == nil {
 		err = ctx.Err()
@@ -137,7 +176,7 @@ func (w *worker) eachMessage(ctx context.Context, key string, c counted, reset f
 		err = errors.New("it changed since it was counted")
 	}
 	if err != nil {
-		return fmt.Errorf("read %q: %w", key, err)
+		return messages.Layout{}, fmt.Errorf("read %q: %w", key, err)
 	}
-	return nil
+	return l, nil
 }

@@ -94,8 +94,19 @@ type Options struct {
 	// Diff adds to each session whose live document and backup are both
 	// sessions a preview of what a restore changes, message by message
 	// (Status.Diff). It reads the backup twice more and the live document
-	// once more; the outcomes are those of a run without it.
+	// once more; the outcomes are those of a run without it, but that a
+	// session whose backup holds messages the live document lacks, while
+	// the count rule advises nothing, is advised Merge.
 	Diff bool
+	// Merge, in a run that restores, writes a merge where a restore would
+	// drop messages: for a session to restore whose live document holds
+	// messages the backup lacks, and for a session advised Merge, the live
+	// document becomes the backup's messages followed by those, the rest
+	// of the document taken whole from one side (the backup's when it has
+	// more messages, else the live document's). It is kept and written
+	// like a restore, on a store.Writer only, and Status.Merged says it
+	// was made. It implies Diff, and reads each document once more.
+	Merge bool
 	// Concurrency bounds the sessions handled at once; 0 (or less) means
 	// DefaultConcurrency, and more than MaxConcurrency means
 	// MaxConcurrency. Workers are started as work comes, so a bound far

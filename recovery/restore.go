@@ -70,15 +70,22 @@ func (c *checkedReader) Close() error { return c.rc.Close() }
 func (w *worker) act(ctx context.Context, j job, d *decision) {
 	switch d.act {
 	case restoreLive:
-		w.keepAndRestore(ctx, j, d.live, d.bak, &d.st)
+		w.keepAndWrite(ctx, j, d.live, &d.st, func() error {
+			return w.putBackup(ctx, j, d.bak, store.WriteOptions{IfVersion: d.live.version})
+		})
+	case mergeLive:
+		w.keepAndWrite(ctx, j, d.live, &d.st, func() error {
+			return w.putMerge(ctx, j, d, store.WriteOptions{IfVersion: d.live.version})
+		})
+		d.st.Merged = d.st.Restored
 	case restoreOrphan:
 		w.restoreOrphan(ctx, j, d.bak, &d.st)
 	}
 }
 
-// keepAndRestore keeps the live document's bytes, then restores the
-// backup's over them.
-func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, st *Status) {
+// keepAndWrite keeps the live document's bytes, then makes write, the
+// restore over them.
+func (w *worker) keepAndWrite(ctx context.Context, j job, live counted, st *Status, write func() error) {
 	keep, linked, err := w.keep(ctx, j, live)
 	if err != nil {
 		err = fmt.Errorf("keep the live document before restoring, so nothing was restored: %w", err)
@@ -89,7 +96,7 @@ func (w *worker) keepAndRestore(ctx context.Context, j job, live, bak counted, s
 		}
 		return
 	}
-	err = w.putBackup(ctx, j, bak, store.WriteOptions{IfVersion: live.version})
+	err = write()
 	if restored(err, st, fmt.Sprintf(" (the replaced bytes are kept as %q)", keep)) {
 		st.PreservedKey = keep
 		return

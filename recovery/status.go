@@ -57,11 +57,13 @@ const (
 	NoAction Recommendation = "no_action"
 	// NoBackup: the session has no backup.
 	NoBackup Recommendation = "no_backup"
-	// Merge, only with Options.Diff: the live document has as many
-	// messages as the backup or more, so the count rule advises nothing,
-	// but the backup holds messages the live document lacks (a wipe the
-	// user has since written past). A restore would drop the newer
-	// messages, so none is made; Status.Diff says what each side holds.
+	// Merge, only with Options.Diff or Options.Merge: the live document
+	// has as many messages as the backup or more, so the count rule
+	// advises nothing, but the backup holds messages the live document
+	// lacks: a wipe the user has since written past, or messages edited
+	// in place (see Diff). A restore would drop the newer messages, so
+	// none is made; with Options.Merge, a merge is. Status.Diff says what
+	// each side holds.
 	Merge Recommendation = "merge"
 )
 
@@ -83,6 +85,9 @@ type Status struct {
 	Error string `json:"error,omitempty"`
 	// LiveMessages is the live document's message count.
 	LiveMessages Count `json:"live_messages"`
+	// Merged is true when the restore wrote a merge (Options.Merge): the
+	// backup's messages, then the live document's that the backup lacks.
+	Merged bool `json:"merged,omitempty"`
 	// Recommend is the advice for this session.
 	Recommend Recommendation `json:"recommend"`
 	// Restored is true when the live document was replaced by the backup.

@@ -134,13 +134,13 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 	st.KeptKey = keptKey
 	// Of the backup, only the size and checksum: it is compared, never
 	// written.
-	_, bak, err := w.count(ctx, j.Backup, j.backupSize, true, false)
+	_, bak, err := w.count(ctx, j.Backup, j.backupSize, sumAll, false)
 	if err != nil {
 		st.fail(fmt.Errorf("backup: %w", err))
 		return
 	}
 	var live counted
-	if st.LiveMessages, live, err = w.count(ctx, j.Live, j.liveSize, true, false); err != nil {
+	if st.LiveMessages, live, err = w.count(ctx, j.Live, j.liveSize, sumAll, false); err != nil {
 		st.fail(fmt.Errorf("live document: %w", err))
 		return
 	}
@@ -150,7 +150,7 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 	}
 	// Last, so that its bytes stay in the worker's buffer for the write.
 	var kept counted
-	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], true, true); err != nil {
+	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], sumAll, true); err != nil {
 		st.fail(fmt.Errorf("kept copy: %w", err))
 		return
 	}

@@ -1,12 +1,18 @@
 // Package messages reads the messages of a session document one at a
-// time, and tells when two messages are the same.
+// time, says where its messages array lies, and tells when two messages
+// are the same.
 //
 // Two messages are the same when their JSON values are equal: objects with
 // the same members, whatever their order and the white space between them
 // (of a member given twice, the last counts, as Python reads it), arrays
-// with the same elements in the same order, strings with the same text
-// once unescaped ("\u00e9" is "é"), and numbers written the same way (1
-// and 1.0 differ: Python reads one as an int, the other as a float).
+// with the same elements in the same order, and strings with the same text
+// once unescaped ("\u00e9" is "é"). Where equality is in doubt the messages
+// are taken to differ, so that a merge keeps both rather than lose one:
+// numbers are compared as written (1, 1.0 and 1e0 differ), and a message
+// that encoding/json cannot read exactly — one holding NaN or Infinity,
+// which Python writes, or a lone UTF-16 surrogate escape such as "\ud800",
+// which encoding/json would read as U+FFFD — is the same only as a message
+// written with the same bytes.
 package messages
 
 import (
@@ -17,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // ID identifies a message by its value: two messages are the same exactly
@@ -28,20 +33,54 @@ type ID [16]byte
 type Message struct {
 	// Index is its position in the array, from 0.
 	Index int
-	// Raw is its JSON as the document writes it.
-	Raw json.RawMessage
-	value any // decoded, numbers as json.Number
+	// Offset is where its first byte lies in the document.
+	Offset int64
+	// Raw is its JSON as the document writes it. It is the Message's own.
+	Raw   []byte
+	value any  // decoded, numbers as json.Number; nil when not decoded
+	exact bool // value is exactly the JSON value Raw writes
+}
+
+// Parse makes the Message at index and offset whose JSON is raw, which it
+// keeps.
+func Parse(index int, offset int64, raw []byte) Message {
+	m := Message{Index: index, Offset: offset, Raw: raw}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&m.value) != nil {
+		m.value = nil // NaN, Infinity: Start shows the raw JSON
+		return m
+	}
+	m.exact = !loneSurrogateEscape(raw)
+	return m
+}
+
+// loneSurrogateEscape reports whether raw may hold a \uD800–\uDFFF escape,
+// which encoding/json reads as U+FFFD when it is not half of a pair. A
+// pair is also reported: then the message is compared by its bytes, which
+// is safe (at worst two equal messages are taken to differ).
+func loneSurrogateEscape(raw []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte(`\u`))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if i < len(raw) && (raw[i] == 'd' || raw[i] == 'D') && i+1 < len(raw) && strings.IndexByte("89abcdefABCDEF", raw[i+1]) >= 0 {
+			return true
+		}
+	}
 }
 
 // ID returns the message's identity.
 func (m Message) ID() ID {
-	canonical, err := json.Marshal(m.value) // members sorted, strings escaped one way
-	if err != nil {
-		// A decoded value always encodes; should it not, the raw bytes
-		// still tell equal messages apart from most others.
-		canonical = m.Raw
+	var sum [32]byte
+	if canonical, err := json.Marshal(m.value); m.exact && err == nil {
+		// Members sorted, strings escaped one way, numbers as written.
+		sum = sha256.Sum256(append([]byte{'v'}, canonical...))
+	} else {
+		sum = sha256.Sum256(append([]byte{'b'}, m.Raw...))
 	}
-	sum := sha256.Sum256(canonical)
 	return ID(sum[:16])
 }
 
@@ -55,9 +94,10 @@ func (m Message) Role() string {
 	return ""
 }
 
-// Start is the beginning of the message's content, at most n runes: its
-// "content" member when it is a string, else that member's JSON, else the
-// whole message's JSON; "…" ends a text cut short.
+// Start is the beginning of the message's content, at most n runes, its
+// white space runs made single spaces: its "content" member when it is a
+// string, else that member's JSON, else the whole message's JSON; "…" ends
+// a text cut short.
 func (m Message) Start(n int) string {
 	text := string(m.Raw)
 	if o, ok := m.value.(map[string]any); ok {
@@ -69,130 +109,317 @@ func (m Message) Start(n int) string {
 			}
 		}
 	}
-	text = strings.Join(strings.Fields(text), " ") // one line
-	if utf8.RuneCountInString(text) <= n {
-		return text
+	return abbreviate(text, n)
+}
+
+// abbreviate is text on one line, cut to n runes.
+func abbreviate(text string, n int) string {
+	var b strings.Builder
+	runes, space := 0, false
+	for _, r := range text {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0xA0 {
+			space = b.Len() > 0
+			continue
+		}
+		if runes == n {
+			b.WriteString("…")
+			return b.String()
+		}
+		if space {
+			if runes++; runes == n {
+				b.WriteString("…")
+				return b.String()
+			}
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+		runes++
 	}
-	runes := []rune(text)
-	return string(runes[:n]) + "…"
+	return b.String()
 }
 
 // ErrNotSession is returned for a document that is not a JSON object with
 // a "messages" array.
 var ErrNotSession = errors.New("not a session document (a JSON object with a \"messages\" array)")
 
+// Layout is where the messages array that counts lies in a document, by
+// byte offsets.
+type Layout struct {
+	// Count is how many elements it has.
+	Count int
+	// First is the offset of its first element's first byte, and End the
+	// offset just past its last element; both are just past its '[' when
+	// it is empty.
+	First, End int64
+	// Sep is what separates its first two elements (a comma and white
+	// space); nil when it has fewer than two.
+	Sep []byte
+}
+
+// maxSep bounds the separator Layout keeps.
+const maxSep = 256
+
 // Each reads the document from r and calls fn with each element of its
-// top-level "messages" array, in order. An object that has several
-// "messages" members is read as Python reads it, the last one counting:
-// reset is called before each such array, and the consumer forgets what
-// the earlier ones gave it.
+// top-level "messages" array, in order, and returns that array's Layout.
+// An object that has several "messages" members is read as Python reads
+// it, the last one counting: reset is called before each such array, and
+// the consumer forgets what the earlier ones gave it.
 //
-// Memory holds one message at a time, and no more of the rest of the
-// document than one of its tokens. The document must be standard JSON:
-// Python's NaN and Infinity, which a session may hold, are refused here.
-func Each(r io.Reader, reset func(), fn func(Message) error) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil {
-		return readError(err)
-	} else if t != json.Delim('{') {
-		return ErrNotSession
-	}
-	found := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return readError(err)
+// Each follows the document's structure (strings, nesting, the top-level
+// keys) and refuses a document whose structure is not a session's, but it
+// does not check every byte outside the messages: its documents have been
+// counted (msgcount) as sessions, and the caller checks it read the bytes
+// counted. Memory holds one message, and nothing of the rest of the
+// document but a fixed buffer and a nesting depth.
+func Each(r io.Reader, reset func(), fn func(Message) error) (Layout, error) {
+	s := scanner{r: r, buf: make([]byte, 64<<10), reset: reset, fn: fn}
+	return s.run()
+}
+
+type scanner struct {
+	r     io.Reader
+	buf   []byte
+	reset func()
+	fn    func(Message) error
+
+	base int64 // offset of buf[0] in the document
+
+	depth    int    // open containers
+	expect   int    // at depth 1: what comes next (a key, a colon, a value, a comma)
+	inKey    bool   // the string being read is a top-level key
+	key      []byte // its first bytes
+	isMsgKey bool   // the last top-level key read is "messages"
+	found    bool   // the last top-level "messages" is an array
+	inMsgs   bool   // inside the latest such array, at depth 2 or more
+	afterSep bool   // in the array, after a comma: an element must come
+
+	elem    []byte // the element being read
+	inElem  bool
+	elemAt  int64
+	elemEnd int64 // just past its last byte other than white space
+
+	layout, last Layout
+	sep          []byte // bytes since the end of the array's first element
+}
+
+const (
+	wantKey = iota
+	wantColon
+	wantValue
+	wantComma
+)
+
+// maxKey is the longest key text that can read "messages" (each letter
+// escaped as \uXXXX).
+const maxKey = 48
+
+func (s *scanner) run() (Layout, error) {
+	var inString, escape, started, ended bool
+	for {
+		n, rerr := s.r.Read(s.buf)
+		if n < 0 || n > len(s.buf) {
+			return Layout{}, errors.New("messages: the reader returned an invalid count")
 		}
-		if t != "messages" {
-			if err := skip(dec); err != nil {
-				return err
+		b := s.buf[:n]
+		seg := 0 // start of the current element's bytes in b
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			if inString && s.inKey {
+				// A top-level key, byte by byte: keys are short.
+				switch {
+				case escape:
+					escape = false
+				case c == '\\':
+					escape = true
+				case c == '"':
+					inString = false
+					s.endKey()
+					continue
+				}
+				if len(s.key) <= maxKey {
+					s.key = append(s.key, c)
+				}
+				continue
 			}
-			continue
-		}
-		t, err = dec.Token()
-		if err != nil {
-			return readError(err)
-		}
-		if t != json.Delim('[') {
-			found = false // the last "messages" is not an array
-			if d, ok := t.(json.Delim); ok {
-				if err := skipRest(dec, d); err != nil {
-					return err
+			if inString {
+				if escape {
+					escape = false
+				} else if j := bytes.IndexAny(b[i:], `"\`); j < 0 {
+					// Most bytes of a session are in strings: jump to the
+					// next quote or backslash.
+					i = len(b) - 1
+				} else if i += j; b[i] == '\\' {
+					escape = true
+				} else {
+					inString = false
+				}
+				if s.inElem {
+					s.elemEnd = s.base + int64(i) + 1
+				}
+				continue
+			}
+			at := s.base + int64(i)
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				if s.inMsgs && s.depth == 2 && !s.inElem && s.layout.Count == 1 && len(s.sep) <= maxSep {
+					s.sep = append(s.sep, c)
+				}
+				continue
+			}
+			if ended {
+				return Layout{}, fmt.Errorf("messages: data after the document at byte %d: %w", at, ErrNotSession)
+			}
+			if !started {
+				if c != '{' {
+					return Layout{}, ErrNotSession
+				}
+				started = true
+			}
+			if s.inMsgs && s.depth == 2 {
+				// An element of the messages array starts or ends here.
+				switch {
+				case c == ',' || c == ']':
+					if s.inElem {
+						s.elem = append(s.elem, b[seg:i]...)
+						if err := s.endElem(); err != nil {
+							return Layout{}, err
+						}
+					} else if c == ',' || s.afterSep {
+						return Layout{}, fmt.Errorf("messages: an element is missing at byte %d: %w", at, ErrNotSession)
+					}
+					s.afterSep = c == ','
+					if c == ',' && s.layout.Count == 1 {
+						s.sep = append(s.sep[:0], ',')
+					}
+				case !s.inElem:
+					s.inElem, s.afterSep, s.elemAt, seg = true, false, at, i
+					switch s.layout.Count {
+					case 0:
+						s.layout.First = at
+					case 1:
+						s.layout.Sep = []byte{','}
+						if len(s.sep) <= maxSep {
+							s.layout.Sep = bytes.Clone(s.sep)
+						}
+					}
 				}
 			}
-			continue
-		}
-		found = true
-		reset()
-		for i := 0; dec.More(); i++ {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return readError(err)
+			if s.inElem {
+				s.elemEnd = at + 1
 			}
-			m := Message{Index: i, Raw: raw}
-			d := json.NewDecoder(bytes.NewReader(raw))
-			d.UseNumber()
-			if err := d.Decode(&m.value); err != nil {
-				return readError(err)
+			if s.depth == 1 {
+				if err := s.topLevel(c); err != nil {
+					return Layout{}, err
+				}
 			}
-			if err := fn(m); err != nil {
-				return err
+			switch c {
+			case '"':
+				inString = true
+			case '{', '[':
+				s.depth++
+				if s.depth == 2 && s.isMsgKey && s.expect == wantComma && c == '[' {
+					s.startArray(at)
+				}
+				if s.depth == 1 {
+					s.expect = wantKey
+				}
+			case '}', ']':
+				s.depth--
+				switch s.depth {
+				case -1:
+					return Layout{}, fmt.Errorf("messages: an unopened %q at byte %d: %w", c, at, ErrNotSession)
+				case 1:
+					if s.inMsgs {
+						s.inMsgs = false
+						s.last = s.layout
+					}
+				case 0:
+					ended = true
+				}
 			}
 		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return readError(err)
+		if s.inElem {
+			s.elem = append(s.elem, b[seg:]...)
+		}
+		s.base += int64(n)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return Layout{}, fmt.Errorf("messages: %w", rerr)
 		}
 	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return readError(err)
+	if !ended {
+		return Layout{}, fmt.Errorf("messages: the document ends early: %w", ErrNotSession)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("messages: data after the document")
+	if !s.found {
+		return Layout{}, ErrNotSession
 	}
-	if !found {
-		return ErrNotSession
-	}
-	return nil
+	return s.last, nil
 }
 
-// skip reads one value, token by token.
-func skip(dec *json.Decoder) error {
-	t, err := dec.Token()
-	if err != nil {
-		return readError(err)
-	}
-	if d, ok := t.(json.Delim); ok {
-		return skipRest(dec, d)
-	}
-	return nil
-}
-
-// skipRest reads the rest of the array or object that d opened.
-func skipRest(dec *json.Decoder, d json.Delim) error {
-	if d != '[' && d != '{' {
+// topLevel follows the members of the top-level object through c, a byte
+// other than white space met at depth 1 outside strings.
+func (s *scanner) topLevel(c byte) error {
+	switch {
+	case c == '}':
+		if s.expect == wantKey || s.expect == wantComma {
+			return nil
+		}
+	case s.expect == wantKey:
+		if c == '"' {
+			s.inKey, s.key = true, s.key[:0]
+			return nil
+		}
+	case s.expect == wantColon:
+		if c == ':' {
+			s.expect = wantValue
+			return nil
+		}
+	case s.expect == wantValue:
+		if s.isMsgKey && c != '[' {
+			s.found = false // the last "messages" is not an array
+		}
+		s.expect = wantComma
+		return nil
+	case c == ',':
+		s.expect = wantKey
 		return nil
 	}
-	for depth := 1; depth > 0; {
-		t, err := dec.Token()
-		if err != nil {
-			return readError(err)
-		}
-		switch t {
-		case json.Delim('['), json.Delim('{'):
-			depth++
-		case json.Delim(']'), json.Delim('}'):
-			depth--
-		}
-	}
-	return nil
+	return fmt.Errorf("messages: unexpected %q in the top-level object: %w", c, ErrNotSession)
 }
 
-// readError is err from reading or parsing the document.
-func readError(err error) error {
-	var syntax *json.SyntaxError
-	if errors.As(err, &syntax) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("messages: not standard JSON (%v): %w", err, ErrNotSession)
+// startArray begins a top-level "messages" array whose '[' is at at.
+func (s *scanner) startArray(at int64) {
+	s.found, s.inMsgs, s.afterSep = true, true, false
+	s.layout = Layout{First: at + 1, End: at + 1}
+	s.sep = s.sep[:0]
+	s.reset()
+}
+
+// endKey notes whether the top-level key just read is "messages".
+func (s *scanner) endKey() {
+	s.inKey = false
+	s.isMsgKey = len(s.key) <= maxKey && keyIsMessages(s.key)
+	s.expect = wantColon
+}
+
+// keyIsMessages reports whether the key's JSON text (without quotes) reads
+// "messages".
+func keyIsMessages(text []byte) bool {
+	if bytes.IndexByte(text, '\\') < 0 {
+		return string(text) == "messages"
 	}
-	return fmt.Errorf("messages: %w", err)
+	var k string
+	return json.Unmarshal(append(append([]byte{'"'}, text...), '"'), &k) == nil && k == "messages"
+}
+
+// endElem hands the element read to the consumer.
+func (s *scanner) endElem() error {
+	raw := s.elem[:s.elemEnd-s.elemAt]
+	m := Parse(s.layout.Count, s.elemAt, bytes.Clone(raw))
+	s.elem, s.inElem = s.elem[:0], false
+	s.layout.Count++
+	s.layout.End = s.elemEnd
+	return s.fn(m)
 }

@@ -2,8 +2,10 @@ package messages
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,8 +15,9 @@ import (
 func read(t *testing.T, doc string) ([]string, error) {
 	t.Helper()
 	var got []string
-	err := Each(strings.NewReader(doc), func() { got = nil }, func(m Message) error {
+	_, err := Each(strings.NewReader(doc), func() { got = nil }, func(m Message) error {
 		assert.Equal(t, len(got), m.Index)
+		assert.Equal(t, string(m.Raw), doc[m.Offset:m.Offset+int64(len(m.Raw))], "Offset")
 		got = append(got, string(m.Raw))
 		return nil
 	})
@@ -45,7 +48,8 @@ func TestEachTakesTheLastMessagesMember(t *testing.T) {
 func TestEachRefusesWhatIsNotASession(t *testing.T) {
 	for _, doc := range []string{
 		`[1,2]`, `"messages"`, `{"message":[1]}`, `{"messages":[1,]}`, `{"messages":[1]`,
-		`{"messages":[NaN]}`, `{"messages":[1]} {}`, ``,
+		`{"messages":[1]} {}`, ``, `{"messages":[,1]}`, `{"messages":[1,,2]}`, `{"a" "messages":[1]}`,
+		`{"messages":[1]}}`, `{"messages":[1],"a":1`, `{"messages":"[1]"}`, `{"messages":[1],"messages":2}`,
 	} {
 		_, err := read(t, doc)
 		assert.Error(t, err, doc)
@@ -55,7 +59,7 @@ func TestEachRefusesWhatIsNotASession(t *testing.T) {
 func TestEachStopsOnTheConsumersError(t *testing.T) {
 	stop := errors.New("stop")
 	n := 0
-	err := Each(strings.NewReader(`{"messages":[1,2,3]}`), func() {}, func(Message) error {
+	_, err := Each(strings.NewReader(`{"messages":[1,2,3]}`), func() {}, func(Message) error {
 		n++
 		return stop
 	})
@@ -66,10 +70,11 @@ func TestEachStopsOnTheConsumersError(t *testing.T) {
 func messages(t *testing.T, doc string) []Message {
 	t.Helper()
 	var got []Message
-	require.NoError(t, Each(strings.NewReader(doc), func() { got = nil }, func(m Message) error {
+	_, err := Each(strings.NewReader(doc), func() { got = nil }, func(m Message) error {
 		got = append(got, m)
 		return nil
-	}))
+	})
+	require.NoError(t, err)
 	return got
 }
 
@@ -89,6 +94,9 @@ func TestIDIsTheJSONValue(t *testing.T) {
 	differ := [][2]string{
 		{`1`, `1.0`}, {`1e2`, `100`}, {`"1"`, `1`}, {`[1,2]`, `[2,1]`},
 		{`{"a":null}`, `{}`}, {`true`, `"true"`}, {`{"a":"x"}`, `{"a":"X"}`},
+		// In doubt, different: encoding/json would read both as U+FFFD.
+		{`"\ud800"`, `"\ufffd"`}, {`"\udc00"`, `"\ud800"`},
+		{`[NaN]`, `[Infinity]`}, {`{"a":NaN}`, `{"a": NaN}`},
 	}
 	for _, p := range differ {
 		ms := messages(t, `{"messages":[`+p[0]+`,`+p[1]+`]}`)
@@ -109,4 +117,56 @@ func TestRoleAndStart(t *testing.T) {
 	assert.Equal(t, `[{"text":"hi","type":"text"}]`, ms[1].Start(60))
 	assert.Equal(t, `{"text":"no content"}`, ms[2].Start(60))
 	assert.Equal(t, strings.Repeat("é", 60)+"…", ms[3].Start(60))
+}
+
+// Python's NaN and Infinity and lone surrogates do not stop a preview: such
+// a message is the same only as one with the same bytes.
+func TestIDOfMessagesEncodingJSONCannotReadExactly(t *testing.T) {
+	ms := messages(t, `{"messages":[{"a":NaN},{"a":NaN},"\ud800x","\ud800x",{"content":"\ud800"}]}`)
+	assert.Equal(t, ms[0].ID(), ms[1].ID())
+	assert.Equal(t, ms[2].ID(), ms[3].ID())
+	assert.Equal(t, `{"a":NaN}`, ms[0].Start(60))
+}
+
+// Layout says where the array that counts lies, for a merge that writes
+// the rest of the document byte for byte.
+func TestLayout(t *testing.T) {
+	for _, c := range []struct {
+		doc        string
+		count      int
+		first, end string // the bytes before First, and from End on
+		sep        string
+	}{
+		{`{"messages":[1,2]}`, 2, `{"messages":[`, `]}`, `,`},
+		{"{\"messages\": [\n  {\"a\": 1},\n  \"x\" ,\n 3\n], \"t\": \"]\"}", 3, "{\"messages\": [\n  ", "\n], \"t\": \"]\"}", ",\n  "},
+		{`{"messages":[ ]}`, 0, `{"messages":[`, ` ]}`, ``},
+		{`{"messages":[ "only" ]}`, 1, `{"messages":[ `, ` ]}`, ``},
+		{`{"messages":[1],"x":{"messages":[9]},"messages":[ 2 , 3]}`, 2, `{"messages":[1],"x":{"messages":[9]},"messages":[ `, `]}`, `, `},
+	} {
+		var n int
+		l, err := Each(strings.NewReader(c.doc), func() { n = 0 }, func(Message) error { n++; return nil })
+		require.NoError(t, err, c.doc)
+		assert.Equal(t, c.count, l.Count, c.doc)
+		assert.Equal(t, c.count, n, c.doc)
+		assert.Equal(t, c.first, c.doc[:l.First], c.doc)
+		assert.Equal(t, c.end, c.doc[l.End:], c.doc)
+		assert.Equal(t, c.sep, string(l.Sep), c.doc)
+	}
+}
+
+// The document is read a buffer at a time: every split gives the same.
+func TestEachAcrossReads(t *testing.T) {
+	doc := `{"t\u0069tle":"a \"q\" ]","messages":[{"role":"user","content":"x\\"}, "\"]" ,[[1]],2],"z":[]}`
+	want, err := read(t, doc)
+	require.NoError(t, err)
+	require.Len(t, want, 4)
+	for _, r := range []io.Reader{iotest.OneByteReader(strings.NewReader(doc)), iotest.DataErrReader(strings.NewReader(doc))} {
+		var got []string
+		_, err := Each(r, func() { got = nil }, func(m Message) error {
+			got = append(got, string(m.Raw))
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
 }

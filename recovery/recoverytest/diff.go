@@ -1,14 +1,18 @@
 package recoverytest
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/store"
 	"github.com/c0fe5641/sessionrecovery/store/storetest"
 )
 
@@ -105,7 +109,7 @@ func diffLeavesOutcomesAlone(t *testing.T, newStore storetest.NewStore) {
 	files := map[string][]byte{
 		"shrunk.json": doc(msg("user", "a")), "shrunk.json.bak": doc(msg("user", "a"), msg("user", "b")),
 		"same.json": doc(msg("user", "a")), "same.json.bak": doc(msg("user", "a")),
-		"nobak.json":  doc(msg("user", "a")),
+		"nobak.json":    doc(msg("user", "a")),
 		"diverged.json": doc(msg("user", "new"), msg("user", "newer")), "diverged.json.bak": doc(msg("user", "old")),
 		"broken.json": []byte(`{"messages":`), "broken.json.bak": doc(msg("user", "a")),
 	}
@@ -133,19 +137,48 @@ func diffLeavesOutcomesAlone(t *testing.T, newStore storetest.NewStore) {
 	}
 }
 
-// A preview that cannot be made (here a backup with Python's NaN, a
-// session to the count, not standard JSON) says why, and the session's
-// outcome is what it is without the preview.
+// A preview that cannot be made (here the backup changed between the
+// count and the preview's read) says why, and the session's advice is what
+// it is without the preview; a merge is not made without one.
 func diffThatCannotBeMadeIsSaid(t *testing.T, newStore storetest.NewStore) {
-	s := newStore(t, map[string][]byte{
-		"s.json":     doc(),
-		"s.json.bak": doc(`{"role":"user","score":NaN}`),
-	})
-	r := recoverAll(t, s, recovery.Options{Diff: true})
-	st := find(t, r, "s")
-	assert.True(t, st.Restored)
+	live, bak := doc(msg("user", "a")), doc(msg("user", "a"), msg("user", "b"))
+	s := &secondReadDiffers{Store: newStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak}), key: "s.json.bak"}
+	st, err := recovery.Preview(context.Background(), s, "s")
+	require.NoError(t, err)
 	assert.NoError(t, st.Err)
+	assert.Equal(t, recovery.Restore, st.Recommend)
 	require.NotNil(t, st.Diff)
 	assert.Contains(t, st.Diff.Error, `"s.json.bak"`)
-	assert.Contains(t, st.Diff.Error, "not standard JSON")
+	assert.Contains(t, st.Diff.Error, "changed since it was counted")
+
+	s.opens.Store(0)
+	r := recoverAll(t, s, recovery.Options{Merge: true})
+	st = find(t, r, "s")
+	assert.False(t, st.Restored)
+	require.Error(t, st.Err)
+	assert.Contains(t, st.Err.Error(), "could not be compared, so nothing was merged or restored")
+	assert.Equal(t, live, storetest.Read(t, s.Store, "s.json"))
+}
+
+// secondReadDiffers is a store whose key, from its second Open on, reads
+// with one byte changed: a document saved again, to the same size, between
+// two reads.
+type secondReadDiffers struct {
+	store.Store
+	key   string
+	opens atomic.Int32
+}
+
+func (s *secondReadDiffers) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, err := s.Store.Open(ctx, key)
+	if err != nil || key != s.key || s.opens.Add(1) == 1 {
+		return rc, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.Replace(b, []byte(`"b"`), []byte(`"c"`), 1)
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
