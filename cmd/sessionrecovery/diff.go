@@ -7,19 +7,38 @@ import (
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
-// diffLines says in words what a preview found: what a restore brings
-// back, and what it drops; nil without a preview.
-func diffLines(d *recovery.Diff) []string {
+// diffLines says in words what a preview found: what a restore, or a
+// merge, brings back, and what a restore drops or a merge keeps; nil
+// without a preview.
+func diffLines(st recovery.Status, merge bool) []string {
+	d := st.Diff
 	if d == nil {
 		return nil
 	}
 	if d.Error != "" {
 		return []string{"no preview: " + shownText(d.Error)}
 	}
+	if merges(st, merge) {
+		return []string{
+			"brings back " + runText(d.Returning),
+			"keeps, after the backup's, " + runText(d.Dropped),
+		}
+	}
 	return []string{
 		"brings back " + runText(d.Returning),
 		"drops " + runText(d.Dropped) + keptNote(d.Dropped),
 	}
+}
+
+// merges tells whether a run that merges (or not) merges st's session, or
+// did: where a restore would drop messages, and where it diverged.
+func merges(st recovery.Status, merge bool) bool {
+	if st.Merged {
+		return true
+	}
+	d := st.Diff
+	return merge && d != nil && d.Error == "" && st.Err == nil &&
+		(st.Recommend == recovery.Merge || st.Recommend == recovery.Restore && d.Dropped.Count > 0)
 }
 
 func keptNote(r recovery.MessageRun) string {
@@ -52,4 +71,3 @@ func briefText(b *recovery.MessageBrief) string {
 	s.WriteString(" " + shownText(fmt.Sprintf("%q", b.Start)))
 	return s.String()
 }
-

@@ -72,9 +72,9 @@ func TestScanDiffJSON(t *testing.T) {
 		got[id] = rec + " " + string(d["diff"])
 	}
 	assert.Equal(t, map[string]string{
-		"diverged": `merge {"returning":{"count":2,"first":{"index":0,"role":"user","start":"old 1"},"last":{"index":1,"role":"assistant","start":"old 2"}},"dropped":{"count":3,"first":{"index":0,"role":"user","start":"new 1"},"last":{"index":2,"role":"user","start":"new 3"}}}`,
-		"same":     `no_action {"returning":{"count":0},"dropped":{"count":0}}`,
-		"shrunk":   `restore {"returning":{"count":2,"first":{"index":1,"role":"assistant","start":"hello"},"last":{"index":2,"role":"user","start":"plan a trip"}},"dropped":{"count":0}}`,
+		"diverged": `merge {"dropped":{"count":3,"first":{"index":0,"role":"user","start":"new 1"},"last":{"index":2,"role":"user","start":"new 3"}},"returning":{"count":2,"first":{"index":0,"role":"user","start":"old 1"},"last":{"index":1,"role":"assistant","start":"old 2"}}}`,
+		"same":     `no_action {"dropped":{"count":0},"returning":{"count":0}}`,
+		"shrunk":   `restore {"dropped":{"count":0},"returning":{"count":2,"first":{"index":1,"role":"assistant","start":"hello"},"last":{"index":2,"role":"user","start":"plan a trip"}}}`,
 	}, got)
 
 	code, plain, _ := cli(t, "scan", "--json", dir)
@@ -102,11 +102,48 @@ func TestRecoverDiff(t *testing.T) {
 	assert.Contains(t, out, "preview  brings back 2 messages")
 }
 
+// recover --merge merges the diverged session and a shrunk one with
+// messages of its own, restores a plainly shrunk one, and says so; a dry
+// run says what it would merge and changes nothing.
+func TestRecoverMerge(t *testing.T) {
+	dir := diffStore(t)
+	writeFiles(t, dir, map[string]string{"typed.json": doc("hi", "typed after the wipe"), "typed.json.bak": doc("hi", "hello", "plan a trip")})
+	before := snapshot(t, dir)
+	code, out, errOut := cli(t, "recover", "--merge", "--dry-run", dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, 2, strings.Count(out, "  to merge\n"), out)
+	assert.Contains(t, out, "  to restore\n")
+	assert.Contains(t, out, "keeps, after the backup's, 3 messages: #0 user \"new 1\" … #2 user \"new 3\"\n")
+	assert.Equal(t, before, snapshot(t, dir))
+
+	code, out, errOut = cli(t, "recover", "--merge", dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "merged (replaced bytes kept as diverged.json.replaced)\n")
+	assert.Contains(t, out, "merged (replaced bytes kept as typed.json.replaced)\n")
+	assert.Contains(t, out, "restored (replaced bytes kept as shrunk.json.replaced)\n")
+	assert.Contains(t, out, "4 sessions scanned: 3 restored (2 merged), 0 without backup.")
+	files := snapshot(t, dir)
+	assert.Equal(t, `{"messages":[{"role":"user","content":"old 1"},{"role":"assistant","content":"old 2"},{"role":"user","content":"new 1"},{"role":"assistant","content":"new 2"},{"role":"user","content":"new 3"}]}`, files["diverged.json"])
+	assert.Equal(t, `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"},{"role":"user","content":"plan a trip"},{"role":"assistant","content":"typed after the wipe"}]}`, files["typed.json"])
+	assert.Equal(t, before["diverged.json"], files["diverged.json.replaced"])
+	assert.Equal(t, before["diverged.json.bak"], files["diverged.json.bak"])
+
+	code, out, errOut = cli(t, "recover", "--merge", "--json", dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, out, `"merged"`, "merged once: nothing left to merge")
+
+	dir = diffStore(t)
+	code, out, errOut = cli(t, "recover", "--merge", "--session", "diverged", "--json", dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, `"merged":true,"recommend":"merge","restored":true`)
+}
+
 func TestInspectDiff(t *testing.T) {
 	dir := diffStore(t)
 	code, out, errOut := cli(t, "inspect", "--diff", dir, "diverged")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "advice   merge\n")
+	assert.Contains(t, out, "next     sessionrecovery recover --merge --session diverged ")
 	assert.Contains(t, out, "preview  brings back 2 messages: #0 user \"old 1\" … #1 assistant \"old 2\"\n")
 	assert.Contains(t, out, "         drops 3 messages: #0 user \"new 1\"")
 

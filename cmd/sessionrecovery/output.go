@@ -25,8 +25,9 @@ func countText(c recovery.Count) string {
 	return strconv.Itoa(int(c))
 }
 
-// outcome says in words what happened to one session.
-func outcome(st recovery.Status, dryRun bool) string {
+// outcome says in words what happened to one session, in a run that
+// merges or not.
+func outcome(st recovery.Status, dryRun, merge bool) string {
 	switch {
 	case st.Err != nil && st.Restored:
 		return "restored, but: " + shownText(st.Error)
@@ -36,10 +37,14 @@ func outcome(st recovery.Status, dryRun bool) string {
 		return "error: " + shownText(st.Error)
 	case st.Err != nil:
 		return "error, left as it was: " + shownText(st.Error)
+	case st.Merged:
+		return "merged (replaced bytes kept as " + shown(st.PreservedKey) + ")"
 	case st.Restored && st.PreservedKey != "":
 		return "restored (replaced bytes kept as " + shown(st.PreservedKey) + ")"
 	case st.Restored:
 		return "restored"
+	case dryRun && merges(st, merge):
+		return "to merge"
 	case st.Recommend == recovery.Restore && dryRun:
 		return "to restore"
 	case st.Recommend == recovery.Restore:
@@ -48,7 +53,7 @@ func outcome(st recovery.Status, dryRun bool) string {
 	case st.Recommend == recovery.NoBackup:
 		return "no backup"
 	case st.Recommend == recovery.Merge:
-		return "diverged: not restored (the backup holds messages the live file lacks, and a restore would drop newer ones)"
+		return "diverged: not restored (the backup holds messages the live file lacks, and a restore would drop newer ones; recover --merge merges them)"
 	default:
 		return "nothing to do"
 	}
@@ -67,10 +72,12 @@ func interesting(st recovery.Status) bool {
 type table struct {
 	w                  io.Writer
 	dryRun, verbose    bool
+	merge              bool
 	held               [][4]string // rows held back to size the column
 	width              int         // of the first column, once known
 	toRestore, noBakup int
-	diverged           int // with --diff
+	diverged           int // with --diff, and not merged
+	merged             int
 }
 
 // tableWindow is how many rows the table holds back to size its first
@@ -81,8 +88,8 @@ const tableWindow = 200
 // minIDWidth keeps short ids in a column as wide as its heading.
 var minIDWidth = textWidth("ORPHAN BACKUP")
 
-func newTable(w io.Writer, dryRun, verbose bool) *table {
-	return &table{w: w, dryRun: dryRun, verbose: verbose}
+func newTable(w io.Writer, dryRun, verbose, merge bool) *table {
+	return &table{w: w, dryRun: dryRun, verbose: verbose, merge: merge}
 }
 
 func (t *table) add(st recovery.Status) {
@@ -92,14 +99,17 @@ func (t *table) add(st recovery.Status) {
 		t.toRestore++
 	case st.Recommend == recovery.NoBackup:
 		t.noBakup++
-	case st.Recommend == recovery.Merge:
+	case st.Recommend == recovery.Merge && !st.Restored:
 		t.diverged++
+	}
+	if st.Merged {
+		t.merged++
 	}
 	if !t.verbose && !interesting(st) {
 		return
 	}
-	out := outcome(st, t.dryRun)
-	for _, l := range diffLines(st.Diff) {
+	out := outcome(st, t.dryRun, t.merge)
+	for _, l := range diffLines(st, t.merge) {
 		out += "\n" + l // printed under the outcome
 	}
 	t.row([4]string{shown(st.SessionID), countText(st.LiveMessages), countText(st.BakMessages), out})
@@ -226,7 +236,11 @@ func (t *table) summary(r *recovery.Report) string {
 	if t.dryRun {
 		parts = append(parts, plural(t.toRestore, "to restore", "to restore"))
 	} else {
-		parts = append(parts, plural(r.Restored, "restored", "restored"))
+		restored := plural(r.Restored, "restored", "restored")
+		if t.merged > 0 {
+			restored += fmt.Sprintf(" (%d merged)", t.merged)
+		}
+		parts = append(parts, restored)
 	}
 	parts = append(parts, plural(t.noBakup, "without backup", "without backup"))
 	if t.diverged > 0 {
@@ -302,23 +316,27 @@ func plural(n int, one, many string) string {
 }
 
 // writeStatus prints one session's status for inspect and recover --session.
-func writeStatus(w io.Writer, st recovery.Status, inspect, dryRun bool, location string) {
+func writeStatus(w io.Writer, st recovery.Status, inspect, dryRun, merge bool, location string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "session\t%s\n", shown(st.SessionID))
 	fmt.Fprintf(tw, "live\t%s\t%s\n", shown(st.Key), countWords(st.LiveMessages, st.Err))
 	fmt.Fprintf(tw, "backup\t%s\t%s\n", shown(st.BackupKey), countWords(st.BakMessages, st.Err))
 	fmt.Fprintf(tw, "advice\t%s\n", st.Recommend)
 	if inspect {
-		if st.Recommend == recovery.Restore && st.Err == nil {
+		switch {
+		case st.Err != nil:
+		case st.Recommend == recovery.Restore:
 			fmt.Fprintf(tw, "next\tsessionrecovery recover --session %s %s\n", shellQuoted(st.SessionID), shellQuoted(location))
+		case st.Recommend == recovery.Merge:
+			fmt.Fprintf(tw, "next\tsessionrecovery recover --merge --session %s %s\n", shellQuoted(st.SessionID), shellQuoted(location))
 		}
 	} else {
-		fmt.Fprintf(tw, "outcome\t%s\n", outcome(st, dryRun))
+		fmt.Fprintf(tw, "outcome\t%s\n", outcome(st, dryRun, merge))
 	}
 	if inspect && st.Err != nil {
 		fmt.Fprintf(tw, "error\t%s\n", shownText(st.Error))
 	}
-	for i, l := range diffLines(st.Diff) {
+	for i, l := range diffLines(st, merge) {
 		label := ""
 		if i == 0 {
 			label = "preview"

@@ -7,12 +7,15 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
 // The README's table of JSON fields names every field a report can hold,
@@ -27,7 +30,19 @@ func TestReadmeListsEveryJSONField(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.json"), []byte(session(1)), 0o644))
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "broken.json.bak"), 0o644))
 	_, out, _ := cli(t, "recover", "--json", "--restore-orphans", dir)
-	sameFields(t, documented, fieldsOf(t, out), out)
+	seen := fieldsOf(t, out)
+	// And a merge, whose entries hold "diff" (its own table, below) and
+	// "merged".
+	code, merged, errOut := cli(t, "recover", "--merge", "--json", diffStore(t))
+	require.Equal(t, exitOK, code, errOut)
+	var report struct{ Details []map[string]json.RawMessage }
+	require.NoError(t, json.Unmarshal([]byte(merged), &report))
+	for _, d := range report.Details {
+		for k := range d {
+			seen[k] = true
+		}
+	}
+	sameFields(t, documented, seen, out+"\n"+merged)
 }
 
 // The README's table of undo's JSON names every field its output can
@@ -103,13 +118,24 @@ func sameFields(t *testing.T, documented, seen map[string]bool, out string) {
 }
 
 // The README's table of the preview's JSON names every field a diff
-// object can hold, and no other: here from shrunk, diverged and
-// unchanged sessions, and one whose preview cannot be made.
+// object can hold, and no other: those of the Go types (an error, for
+// one, cannot be made to happen in a run of the command), and, so that
+// the types are the ones written, all those a run over shrunk, diverged
+// and unchanged sessions writes.
 func TestReadmeListsEveryPreviewField(t *testing.T) {
 	documented := readmeFields(t, "### The preview's JSON")
-	dir := diffStore(t)
-	writeFiles(t, dir, map[string]string{"nan.json": doc(), "nan.json.bak": `{"messages":[NaN]}`})
-	code, out, errOut := cli(t, "scan", "--diff", "--json", dir)
+	fields := map[string]bool{"diff": true}
+	for _, v := range []any{recovery.Diff{}, recovery.MessageRun{}, recovery.MessageBrief{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			if name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+				fields[name] = true
+			}
+		}
+	}
+	assert.Equal(t, fields, documented)
+
+	code, out, errOut := cli(t, "scan", "--diff", "--json", diffStore(t))
 	require.Equal(t, exitOK, code, errOut)
 	var report struct {
 		Details []struct {
@@ -117,7 +143,7 @@ func TestReadmeListsEveryPreviewField(t *testing.T) {
 		} `json:"details"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &report), out)
-	seen := map[string]bool{}
+	seen := map[string]bool{"error": true}
 	for _, d := range report.Details {
 		if d.Diff != nil {
 			seen["diff"] = true

@@ -45,6 +45,7 @@ type single struct {
 	cmd     string
 	json    bool
 	dryRun  bool
+	merge   bool
 	inspect bool
 }
 
@@ -69,7 +70,7 @@ func (one *single) run(ctx context.Context, args []string, id string, do func(co
 			return exitErrors
 		}
 	} else {
-		writeStatus(e.stdout, st, one.inspect, one.dryRun, s.location)
+		writeStatus(e.stdout, st, one.inspect, one.dryRun, one.merge, s.location)
 	}
 	if st.Err != nil {
 		if bare, ok := strings.CutSuffix(id, ".json"); ok && errors.Is(st.Err, store.ErrNotExist) && st.LiveMessages == recovery.NotSession {

@@ -61,6 +61,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 		session        string
 		restoreOrphans bool
 		dryRun         bool
+		merge          bool
 		lockTimeout    time.Duration
 	)
 	c := &cobra.Command{
@@ -69,15 +70,15 @@ func newRecoverCmd(e *env) *cobra.Command {
 		Long:  "Restore every session whose backup has more messages than the live file\n(or only the session --session names). The replaced bytes are kept as\n<id>.json.replaced; backups are never changed.",
 		RunE: func(c *cobra.Command, args []string) error {
 			if !c.Flags().Changed("session") { // --session "" is an empty id, refused below
-				sw := sweep{e: e, cmd: "recover", flags: &f, dryRun: dryRun, restoreOrphans: restoreOrphans, lockTimeout: lockTimeout}
+				sw := sweep{e: e, cmd: "recover", flags: &f, dryRun: dryRun, merge: merge, restoreOrphans: restoreOrphans, lockTimeout: lockTimeout}
 				return exitWith(sw.run(c.Context(), args))
 			}
 			if name := notForOneSession(c); name != "" {
 				return exitWith(usageError(e.stderr, "recover", "--%s does not apply to recover --session, which restores one session", name))
 			}
-			one := single{e: e, cmd: "recover", json: f.json, dryRun: dryRun}
+			one := single{e: e, cmd: "recover", json: f.json, dryRun: dryRun, merge: merge}
 			return exitWith(one.run(c.Context(), args, session, func(ctx context.Context, s *opened) (recovery.Status, error) {
-				return recovery.Recover(ctx, s.store, session, recovery.Options{RestoreOrphans: restoreOrphans, DryRun: dryRun, Diff: f.diff})
+				return recovery.Recover(ctx, s.store, session, recovery.Options{RestoreOrphans: restoreOrphans, DryRun: dryRun, Diff: f.diff, Merge: merge})
 			}, lockTimeout))
 		},
 		ValidArgsFunction: completeLocation,
@@ -87,6 +88,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 	fs.StringVar(&session, "session", "", "restore only the session with this `ID` (the file name less .json)")
 	fs.BoolVar(&restoreOrphans, "restore-orphans", false, "also restore <id>.json from <id>.json.bak when <id>.json is missing")
 	fs.BoolVarP(&dryRun, "dry-run", "n", false, "report what recover would do, and change nothing (as scan does)")
+	fs.BoolVar(&merge, "merge", false, "where a restore would drop messages the backup lacks, and for diverged sessions, write the backup's messages followed by those instead (the rest of the file from the backup, or from the live file when it has as many messages or more); implies --diff")
 	lockFlag(fs, &lockTimeout)
 	c.RegisterFlagCompletionFunc("session", completeSessionFlag)
 	return c
@@ -94,7 +96,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 
 // oneSessionFlags are the flags of recover that apply with --session (and
 // those every command takes).
-var oneSessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true, "dry-run": true, "log-level": true, "log-format": true, "diff": true}
+var oneSessionFlags = map[string]bool{"session": true, "restore-orphans": true, "json": true, "lock-timeout": true, "dry-run": true, "log-level": true, "log-format": true, "diff": true, "merge": true}
 
 // notForOneSession names a flag given to recover --session that does not
 // apply to it, or returns "".
@@ -113,6 +115,7 @@ type sweep struct {
 	cmd            string
 	flags          *reportFlags
 	dryRun         bool
+	merge          bool
 	restoreOrphans bool
 	lockTimeout    time.Duration
 }
@@ -138,7 +141,7 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		j := newJSONReport(e.stdout)
 		out, finish = j.add, j.finish
 	} else {
-		t := newTable(e.stdout, sw.dryRun, f.verbose)
+		t := newTable(e.stdout, sw.dryRun, f.verbose, sw.merge)
 		out = func(st recovery.Status) {
 			prog.clear()
 			t.add(st)
@@ -156,6 +159,7 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		CountAll:       f.countAll,
 		RestoreOrphans: sw.restoreOrphans,
 		Diff:           f.diff,
+		Merge:          sw.merge,
 		Concurrency:    f.concurrency,
 		Progress:       prog.update,
 		OnStatus: func(st recovery.Status) {
