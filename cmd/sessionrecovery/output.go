@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"golang.org/x/term"
 	"golang.org/x/text/width"
 
-	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
 
@@ -261,51 +259,6 @@ func (t *table) summary(r *recovery.Report) string {
 		line += " Run 'sessionrecovery recover' on the same location to restore."
 	}
 	return line
-}
-
-// jsonReport writes the report as one JSON object, streaming the details
-// as they come: {"details":[…],"orphans":[…],"orphans_restored":N,
-// "restored":N,"scanned":N}, the orphans' keys only when there are some.
-type jsonReport struct {
-	w   *bufio.Writer
-	n   int
-	err error
-}
-
-func newJSONReport(w io.Writer) *jsonReport {
-	j := &jsonReport{w: bufio.NewWriter(w)}
-	j.w.WriteString(`{"details":[`)
-	return j
-}
-
-func (j *jsonReport) add(st recovery.Status) {
-	if j.n > 0 {
-		j.w.WriteByte(',')
-	}
-	j.n++
-	j.value(st)
-}
-
-func (j *jsonReport) value(v any) {
-	b, err := jsonenc.Marshal(v)
-	if err != nil && j.err == nil {
-		j.err = err
-	}
-	j.w.Write(b)
-}
-
-func (j *jsonReport) finish(r *recovery.Report) error {
-	j.w.WriteByte(']')
-	if len(r.Orphans) > 0 {
-		j.w.WriteString(`,"orphans":`)
-		j.value(r.Orphans)
-		fmt.Fprintf(j.w, `,"orphans_restored":%d`, r.OrphansRestored)
-	}
-	fmt.Fprintf(j.w, `,"restored":%d,"scanned":%d}`+"\n", r.Restored, r.Scanned)
-	if err := j.w.Flush(); err != nil {
-		return err
-	}
-	return j.err
 }
 
 func plural(n int, one, many string) string {

@@ -138,8 +138,9 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		finish func(*recovery.Report) error
 	)
 	if f.json {
-		j := newJSONReport(e.stdout)
-		out, finish = j.add, j.finish
+		j := recovery.NewReportWriter(e.stdout)
+		out = j.Add
+		finish = func(r *recovery.Report) error { return j.Finish(r, nil) }
 	} else {
 		t := newTable(e.stdout, sw.dryRun, f.verbose, sw.merge)
 		out = func(st recovery.Status) {

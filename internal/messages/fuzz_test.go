@@ -3,6 +3,9 @@ package messages
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/c0fe5641/sessionrecovery/msgcount"
@@ -15,7 +18,7 @@ func FuzzEachAgreesWithTheCounter(f *testing.F) {
 	for _, doc := range []string{
 		`{"messages":[1,2]}`, `{"messages":[]}`, `{"a":"]","messages":[{"b":["}"]}, "\"", null]}`,
 		`{"messages":[1],"messages":[2,3]}`, `{"m\u0065ssages":[[],{}]}`, `{"messages":[NaN, -Infinity]}`,
-		"{\"messages\" :\n[ 1 ,\t2 ]\r}",
+		"{\"messages\" :\n[ 1 ,\t2 ]\r}", `{"v":12,"ok":true,"messages":[-0.5e+3,false],"n":null}`,
 	} {
 		f.Add([]byte(doc))
 	}
@@ -60,4 +63,37 @@ func FuzzEachAgreesWithTheCounter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every document of the project's golden and counter corpora that the
+// counter counts as a session, Each reads with as many messages.
+func TestEachAgreesWithTheCounterOnTheCorpora(t *testing.T) {
+	n := 0
+	for _, root := range []string{"../../testdata", "../../msgcount/testdata", "../../recovery/testdata"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			want := msgcount.CountBytes(b)
+			if want == msgcount.NotSession {
+				return nil
+			}
+			n++
+			l, err := Each(bytes.NewReader(b), func() {}, func(Message) error { return nil })
+			if err != nil || l.Count != want {
+				t.Errorf("%s: Each counted %d (%v), the counter %d", path, l.Count, err, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d sessions in the corpora: are they where this test looks?", n)
+	}
 }

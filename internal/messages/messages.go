@@ -190,6 +190,7 @@ type scanner struct {
 	inKey    bool   // the string being read is a top-level key
 	key      []byte // its first bytes
 	isMsgKey bool   // the last top-level key read is "messages"
+	inScalar bool   // a top-level member's number or literal is being read
 	found    bool   // the last top-level "messages" is an array
 	inMsgs   bool   // inside the latest such array, at depth 2 or more
 	afterSep bool   // in the array, after a comma: an element must come
@@ -364,6 +365,7 @@ func (s *scanner) topLevel(c byte) error {
 	switch {
 	case c == '}':
 		if s.expect == wantKey || s.expect == wantComma {
+			s.inScalar = false
 			return nil
 		}
 	case s.expect == wantKey:
@@ -381,10 +383,13 @@ func (s *scanner) topLevel(c byte) error {
 			s.found = false // the last "messages" is not an array
 		}
 		s.expect = wantComma
+		s.inScalar = c != '"' && c != '[' && c != '{'
 		return nil
 	case c == ',':
-		s.expect = wantKey
+		s.expect, s.inScalar = wantKey, false
 		return nil
+	case s.inScalar:
+		return nil // the rest of a number or a literal
 	}
 	return fmt.Errorf("messages: unexpected %q in the top-level object: %w", c, ErrNotSession)
 }

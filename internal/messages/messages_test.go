@@ -29,6 +29,10 @@ func TestEachReadsTheMessagesArray(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{`{"role":"user"}`, `2`, `"x"`}, got)
 
+	got, err = read(t, `{"n":12,"t":true,"f":-1.5e3,"messages":[123,null],"z":null,"e":false}`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{`123`, `null`}, got, "numbers and literals beside the messages")
+
 	got, err = read(t, `{"messages":[]}`)
 	require.NoError(t, err)
 	assert.Empty(t, got)
