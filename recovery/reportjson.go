@@ -1,8 +1,8 @@
 package recovery
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 
