@@ -67,6 +67,26 @@ func ExamplePreview() {
 	// a restore brings back 1 (first: "plan a trip"), drops 2
 }
 
+// The same session, merged: the backup's messages, then those the user
+// wrote since, each once; the replaced bytes are kept, as by any restore.
+func ExampleOptions_merge() {
+	fsys := afero.NewMemMapFs()
+	_ = afero.WriteFile(fsys, "/chat.json", []byte(`{"messages":[{"role":"user","content":"new 1"},{"role":"user","content":"new 2"}]}`), 0o644)
+	_ = afero.WriteFile(fsys, "/chat.json.bak", []byte(`{"messages":[{"role":"user","content":"plan a trip"}]}`), 0o644)
+
+	st, err := recovery.Recover(context.Background(), aferofs.New(fsys, "/"), "chat", recovery.Options{Merge: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.Recommend, st.Merged, st.PreservedKey)
+	b, _ := afero.ReadFile(fsys, "/chat.json")
+	fmt.Println(string(b))
+	// Output:
+	// merge true chat.json.replaced
+	// {"messages":[{"role":"user","content":"plan a trip"},{"role":"user","content":"new 1"},{"role":"user","content":"new 2"}]}
+}
+
 // A restore that should not have been made is undone: the bytes it
 // replaced come back, and the restored version is kept in their place.
 func ExampleUndo() {
