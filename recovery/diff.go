@@ -94,43 +94,57 @@ type comparison struct {
 	diff      Diff
 	bak, live messages.Layout
 	dropped   []span // where the dropped messages lie in the live document, when asked for
-	inBackup  map[messages.ID]int
 }
 
 // span is where a message lies in its document.
 type span struct{ at, n int64 }
 
+// tally is what comparing knows of one distinct message of the backup.
+type tally struct {
+	bak     uint32 // occurrences in the backup
+	matched uint32 // of those, matched by an occurrence in the live document
+	seen    uint32 // occurrences met on the backup's second reading
+}
+
 // compare compares the messages of the live document and the backup that
 // decide counted, reading each again; a read that does not give the bytes
 // counted (the document changed since) fails it. The backup is read twice
-// and the live document once; memory holds one message at a time (two
-// while a run's last is kept), 16 bytes and a count for each distinct
-// message of the backup, and, with spans, 16 bytes for each dropped
-// message.
+// and the live document once. Memory holds one message at a time (two
+// while a run's last is kept), a 16-byte hash and three counts for each
+// distinct message of the backup, and, with spans, 16 bytes for each
+// dropped message.
 func (w *worker) compare(ctx context.Context, d *decision, spans bool) (*comparison, error) {
 	st := &d.st
-	c := &comparison{inBackup: map[messages.ID]int{}}
+	c := &comparison{}
+	tallies := map[messages.ID]tally{}
 	// Pass 1: how many times the backup holds each message.
 	var err error
-	c.bak, err = w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(c.inBackup) }, func(m messages.Message) error {
-		c.inBackup[m.ID()]++
+	c.bak, err = w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(tallies) }, func(m messages.Message) error {
+		id := m.ID()
+		t := tallies[id]
+		t.bak++
+		tallies[id] = t
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Pass 2: the live messages beyond the backup's occurrences of them
-	// are dropped.
+	// Pass 2: each live message takes the next unmatched occurrence of it
+	// in the backup; those left without one are dropped.
 	diff := &c.diff
-	inLive := map[messages.ID]int{}
-	c.live, err = w.eachMessage(ctx, st.Key, d.live, func() { clear(inLive); diff.Dropped = MessageRun{}; c.dropped = nil }, func(m messages.Message) error {
+	c.live, err = w.eachMessage(ctx, st.Key, d.live, func() {
+		resetTallies(tallies, func(t *tally) { t.matched = 0 })
+		diff.Dropped, c.dropped = MessageRun{}, nil
+	}, func(m messages.Message) error {
 		id := m.ID()
-		inLive[id]++
-		if inLive[id] > c.inBackup[id] {
-			diff.Dropped.add(m)
-			if spans {
-				c.dropped = append(c.dropped, span{m.Offset, int64(len(m.Raw))})
-			}
+		if t, ok := tallies[id]; ok && t.matched < t.bak {
+			t.matched++
+			tallies[id] = t
+			return nil
+		}
+		diff.Dropped.add(m)
+		if spans {
+			c.dropped = append(c.dropped, span{m.Offset, int64(len(m.Raw))})
 		}
 		return nil
 	})
@@ -138,12 +152,16 @@ func (w *worker) compare(ctx context.Context, d *decision, spans bool) (*compari
 		return nil, err
 	}
 	diff.Dropped.done()
-	// Pass 3: the backup's messages beyond the live occurrences return.
-	seen := map[messages.ID]int{}
-	if _, err := w.eachMessage(ctx, st.BackupKey, d.bak, func() { clear(seen); diff.Returning = MessageRun{} }, func(m messages.Message) error {
+	// Pass 3: the backup's occurrences beyond those matched return.
+	if _, err := w.eachMessage(ctx, st.BackupKey, d.bak, func() {
+		resetTallies(tallies, func(t *tally) { t.seen = 0 })
+		diff.Returning = MessageRun{}
+	}, func(m messages.Message) error {
 		id := m.ID()
-		seen[id]++
-		if seen[id] > inLive[id] {
+		t := tallies[id]
+		t.seen++
+		tallies[id] = t
+		if t.seen > t.matched {
 			diff.Returning.add(m)
 		}
 		return nil
@@ -152,6 +170,18 @@ func (w *worker) compare(ctx context.Context, d *decision, spans bool) (*compari
 	}
 	diff.Returning.done()
 	return c, nil
+}
+
+// resetTallies applies zero to every tally, for a document whose
+// "messages" member comes again (the last one counts); it writes only the
+// tallies it changes, none at the first array.
+func resetTallies(tallies map[messages.ID]tally, zero func(*tally)) {
+	for id, t := range tallies {
+		before := t
+		if zero(&t); t != before {
+			tallies[id] = t
+		}
+	}
 }
 
 // eachMessage reads the messages of the document at key, which must be

@@ -24,6 +24,7 @@ func init() {
 		scenario{"DiffMatchesRepeatedMessagesInOrder", diffMatchesRepeatedMessagesInOrder},
 		scenario{"DiffLeavesOutcomesAlone", diffLeavesOutcomesAlone},
 		scenario{"DiffThatCannotBeMadeIsSaid", diffThatCannotBeMadeIsSaid},
+		scenario{"DiffReadsTheLastMessagesMember", diffReadsTheLastMessagesMember},
 	)
 }
 
@@ -181,4 +182,34 @@ func (s *secondReadDiffers) Open(ctx context.Context, key string) (io.ReadCloser
 	}
 	b = bytes.Replace(b, []byte(`"b"`), []byte(`"c"`), 1)
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// Of several "messages" members, the last counts, on both sides, as
+// Python reads a document: the preview and the merge compare those.
+func diffReadsTheLastMessagesMember(t *testing.T, newStore storetest.NewStore) {
+	a, b, x := msg("user", "a"), msg("user", "b"), msg("user", "x")
+	live := []byte(`{"messages":[` + b + `,` + x + `],"messages":[` + a + `]}`)
+	bak := []byte(`{"messages":[` + x + `,` + x + `],"messages":[` + a + `,` + b + `]}`)
+	st := diffOf(t, newStore, live, bak)
+	assert.Equal(t, recovery.Diff{
+		Returning: recovery.MessageRun{Count: 1, First: brief(1, "user", "b"), Last: brief(1, "user", "b")},
+	}, *st.Diff)
+
+	s := newStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak})
+	r := recoverAll(t, s, recovery.Options{Merge: true})
+	st = find(t, r, "s")
+	require.NoError(t, st.Err)
+	assert.False(t, st.Merged, "the live document's last messages are all in the backup: a restore")
+	assert.Equal(t, bak, storetest.Read(t, s, "s.json"))
+
+	// Diverged: the merge goes into the live document's last array, the
+	// earlier one kept as it is.
+	n1, n2 := msg("user", "n1"), msg("user", "n2")
+	live = []byte(`{"messages":[` + x + `],"t":1,"messages":[` + a + `,` + n1 + `,` + n2 + `]}`)
+	bak = []byte(`{"messages":[` + a + `,` + b + `]}`)
+	s = newStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak})
+	st = find(t, recoverAll(t, s, recovery.Options{Merge: true}), "s")
+	require.NoError(t, st.Err)
+	assert.True(t, st.Merged)
+	assert.Equal(t, `{"messages":[`+x+`],"t":1,"messages":[`+a+`,`+b+`,`+n1+`,`+n2+`]}`, string(storetest.Read(t, s, "s.json")))
 }
