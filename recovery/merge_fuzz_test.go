@@ -215,7 +215,9 @@ func FuzzMergeAgreesWithEncodingJSON(f *testing.F) {
 			t.Fatal(err)
 		}
 		st := r.Details[0]
-		if testing.Verbose() { t.Logf("outcome %s merged=%v restored=%v big=%v", st.Recommend, st.Merged, st.Restored, big) }
+		if testing.Verbose() {
+			t.Logf("outcome %s merged=%v restored=%v big=%v", st.Recommend, st.Merged, st.Restored, big)
+		}
 		if st.Err != nil {
 			t.Fatalf("%v\nlive %q\nbak %q", st.Err, live.doc, bak.doc)
 		}

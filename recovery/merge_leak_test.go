@@ -30,9 +30,9 @@ type hookStore struct {
 	noVersions bool
 	mu         sync.Mutex
 	opens      map[string]int
-	open       func(key string, n int) error                                   // before the nth Open of key (from 1)
+	open       func(key string, n int) error                                             // before the nth Open of key (from 1)
 	write      func(ctx context.Context, r io.Reader, inner func(io.Reader) error) error // Write of "s.json"
-	onKeep     func()                                                           // after the live bytes are kept
+	onKeep     func()                                                                    // after the live bytes are kept
 }
 
 type plainRC struct{ io.ReadCloser }
