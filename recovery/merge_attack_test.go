@@ -63,3 +63,28 @@ func TestMergeOfASessionWithTopLevelScalars(t *testing.T) {
 		}
 	}
 }
+
+// A merge is a restore that keeps the replaced bytes (Status.Restored,
+// PreservedKey), but Undo puts a kept copy back only while the live
+// document holds the backup's bytes, which a merge never does: a merge
+// cannot be undone ("not the version a restore wrote ... never restored").
+func TestUndoOfAMerge(t *testing.T) {
+	live := []byte(`{"title":"now","messages":[{"role":"user","content":"a"},{"role":"user","content":"new 1"},{"role":"user","content":"new 2"}]}`)
+	bak := []byte(`{"title":"t","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}`)
+	s, fsys := memStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak})
+	r, err := recovery.RecoverAll(context.Background(), s, recovery.Options{Merge: true})
+	require.NoError(t, err)
+	st := r.Details[0]
+	require.NoError(t, st.Err)
+	require.True(t, st.Merged)
+	merged := readMem(t, fsys, "s.json")
+
+	u, err := recovery.Undo(context.Background(), s, "s", recovery.UndoOptions{})
+	require.NoError(t, err)
+	if assert.NoError(t, u.Err, "undo of a merge") {
+		assert.True(t, u.Undone)
+		assert.Equal(t, st.PreservedKey, u.KeptKey)
+		assert.Equal(t, live, readMem(t, fsys, "s.json"), "the merge undone")
+		assert.Equal(t, merged, readMem(t, fsys, u.PreservedKey), "the merge kept")
+	}
+}
