@@ -27,3 +27,30 @@ func TestEachReadsTopLevelScalars(t *testing.T) {
 		}
 	}
 }
+
+// Keys, escapes and elements that straddle the scanner's 64 KiB buffer, at
+// every alignment.
+func TestEachAtBufferBoundaries(t *testing.T) {
+	const bufSize = 64 << 10
+	for _, tail := range []string{
+		`","m\u0065ssages":["a\"b\\",{"c":"]\\\""}, 2,[[]],"messages"],"x":"\\"}`,
+		`","messages":[],"m":"\"\\\""}`,
+		"\",\n\"messages\"\t:\r\n[\n\"\\\\\"\n,\n{}\n]\n}\n",
+	} {
+		for shift := 0; shift < 60; shift++ {
+			pad := strings.Repeat(`\"`, (bufSize-20)/2) + strings.Repeat("x", shift)
+			doc := `{"pad":"` + pad + tail
+			n := msgcount.CountBytes([]byte(doc))
+			require.GreaterOrEqual(t, n, 0)
+			var raws []string
+			l, err := Each(strings.NewReader(doc), func() { raws = nil }, func(m Message) error {
+				raws = append(raws, string(m.Raw))
+				require.Equal(t, string(m.Raw), doc[m.Offset:m.Offset+int64(len(m.Raw))])
+				return nil
+			})
+			require.NoError(t, err, "shift %d", shift)
+			require.Equal(t, n, l.Count)
+			require.Len(t, raws, n)
+		}
+	}
+}
