@@ -228,6 +228,14 @@ type sizedReader struct {
 	eof bool
 }
 
+// Write counts and sums p, as reading it would: a sizedReader without a
+// reader is a checksum of what is written to it.
+func (s *sizedReader) Write(p []byte) (int, error) {
+	s.n += int64(len(p))
+	s.crc = crc32.Update(s.crc, castagnoli, p)
+	return len(p), nil
+}
+
 func (s *sizedReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.n += int64(n)

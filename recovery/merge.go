@@ -190,22 +190,24 @@ func (c *cursor) skipTo(to int64) error { return c.copyTo(io.Discard, to) }
 // and ends it with an error, not io.EOF, unless it is a session of want
 // messages.
 type countingReader struct {
-	r     io.Reader
-	feed  *io.PipeWriter
-	count chan int
-	want  int
+	r    io.Reader
+	feed *io.PipeWriter
+	done chan struct{} // closed once n is the count
+	n    int
+	want int
 }
 
 func newCountingReader(r io.Reader, want int) *countingReader {
 	fr, fw := io.Pipe()
-	c := &countingReader{r: r, feed: fw, count: make(chan int, 1), want: want}
+	c := &countingReader{r: r, feed: fw, done: make(chan struct{}), want: want}
 	go func() {
+		defer close(c.done)
 		n, err := msgcount.Count(fr)
 		if err != nil {
 			n = msgcount.NotSession
 		}
-		fr.CloseWithError(io.ErrClosedPipe) // unblocks feed
-		c.count <- n
+		fr.CloseWithError(io.ErrClosedPipe) // the feed's writes fail from now on
+		c.n = n
 	}()
 	return c
 }
@@ -217,17 +219,17 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	}
 	if err == io.EOF {
 		c.feed.Close()
-		if got := <-c.count; got != c.want {
-			c.count <- got
-			return n, fmt.Errorf("the merge would count %d messages, not %d: not written", got, c.want)
+		<-c.done
+		if c.n != c.want {
+			return n, fmt.Errorf("the merge would count %d messages, not %d: not written", c.n, c.want)
 		}
-		c.count <- c.want
 	}
 	return n, err
 }
 
-// stop ends the counter, if the merge ended early.
+// stop ends the counter, if the merge ended early, and waits for it. A
+// Read may still come, and ends at once.
 func (c *countingReader) stop() {
 	c.feed.CloseWithError(errors.New("the merge ended"))
-	<-c.count
+	<-c.done
 }

@@ -92,7 +92,8 @@ func (st *UndoStatus) fail(err error) {
 // the kept copy with the highest number (<id>.json.replaced.N, else
 // <id>.json.replaced) is written over the live document, only if the live
 // document holds exactly the backup's bytes (same size and CRC-32C) — the
-// version a restore writes — and, on a store.Writer that reports versions,
+// version a restore writes — or the merge of that kept copy and the backup
+// (Options.Merge; made again to be compared) and, on a store.Writer that reports versions,
 // only over the version checked. The live bytes it replaces are kept under
 // the next kept-copy name first, as a restore keeps them; the kept copy
 // and the backup are not changed.
@@ -132,9 +133,9 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 		return
 	}
 	st.KeptKey = keptKey
-	// Of the backup, only the size and checksum: it is compared, never
-	// written.
-	_, bak, err := w.count(ctx, j.Backup, j.backupSize, sumAll, false)
+	// Of the backup, only the count, size and checksum: it is compared,
+	// never written.
+	bakN, bak, err := w.count(ctx, j.Backup, j.backupSize, sumAll, false)
 	if err != nil {
 		st.fail(fmt.Errorf("backup: %w", err))
 		return
@@ -144,15 +145,24 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 		st.fail(fmt.Errorf("live document: %w", err))
 		return
 	}
-	if live.size != bak.size || live.crc != bak.crc {
-		st.fail(fmt.Errorf("%w (it differs from the backup %q: saved since, or never restored), so nothing was changed", ErrNotRestoredVersion, j.Backup))
-		return
-	}
 	// Last, so that its bytes stay in the worker's buffer for the write.
 	var kept counted
 	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], sumAll, true); err != nil {
 		st.fail(fmt.Errorf("kept copy: %w", err))
 		return
+	}
+	if live.size != bak.size || live.crc != bak.crc {
+		// Not the backup's bytes: the merge of the kept copy and the
+		// backup (Options.Merge), or a save.
+		merged, err := w.isMergeOf(ctx, j, keptKey, st.KeptMessages, kept, bakN, bak, live)
+		switch {
+		case err != nil:
+			st.fail(fmt.Errorf("%w (it differs from the backup %q, and whether it is their merge could not be told: %w), so nothing was changed", ErrNotRestoredVersion, j.Backup, err))
+			return
+		case !merged:
+			st.fail(fmt.Errorf("%w (it is neither the backup %q nor its merge with %q: saved since, or never restored), so nothing was changed", ErrNotRestoredVersion, j.Backup, keptKey))
+			return
+		}
 	}
 	if opts.DryRun {
 		return
@@ -192,4 +202,38 @@ func (w *worker) undoFailed(ctx context.Context, j job, keep string, linked bool
 		st.PreservedKey = keep
 	}
 	st.fail(err)
+}
+
+// isMergeOf tells whether live, the live document's bytes, are those a
+// recovery with Options.Merge writes from the kept copy (then live) and
+// the backup: the merge is made again, into a checksum only.
+func (w *worker) isMergeOf(ctx context.Context, j job, keptKey string, keptN Count, kept counted, bakN Count, bak counted, live counted) (bool, error) {
+	if keptN < 0 || bakN < 0 {
+		return false, nil // a merge is of two sessions
+	}
+	was := j
+	was.Live = keptKey
+	d := decision{
+		st:   Status{Key: keptKey, BackupKey: j.Backup, LiveMessages: keptN, BakMessages: bakN},
+		live: kept, bak: bak,
+	}
+	cmp, err := w.compare(ctx, &d, true)
+	if err != nil {
+		return false, err
+	}
+	d.cmp = cmp
+	switch {
+	case bakN > keptN:
+		d.st.Recommend = Restore
+	case cmp.diff.Returning.Count > 0:
+		d.st.Recommend = Merge
+	default:
+		return false, nil // nothing to merge: no merge was written
+	}
+	var sum sizedReader
+	sum.sum = true
+	if err := w.writeMerge(ctx, was, &d, &sum); err != nil {
+		return false, err
+	}
+	return sum.n == live.size && sum.crc == live.crc, nil
 }

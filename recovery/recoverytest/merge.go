@@ -21,6 +21,7 @@ func init() {
 		scenario{"MergeOfAPlainShrunkSessionIsTheRestore", mergeOfAPlainShrunkSessionIsTheRestore},
 		scenario{"MergeLosesToASaveWhileItRuns", mergeLosesToASaveWhileItRuns},
 		scenario{"MergeDryRunChangesNothing", mergeDryRunChangesNothing},
+		scenario{"MergeIsUndone", mergeIsUndone},
 	)
 }
 
@@ -138,4 +139,33 @@ func mergeDryRunChangesNothing(t *testing.T, newStore storetest.NewStore) {
 	for key, b := range files {
 		assert.Equal(t, b, storetest.Read(t, s, key))
 	}
+}
+
+// Undo takes a merge back as it takes back a restore: the live document is
+// the merge of the kept copy and the backup, so the kept copy returns; a
+// merge saved over since is not undone.
+func mergeIsUndone(t *testing.T, newStore storetest.NewStore) {
+	live, bak := doc(msg("user", "new"), msg("user", "newer")), doc(msg("user", "old"))
+	s := newStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak})
+	require.True(t, merge(t, s).Merged)
+	merged := storetest.Read(t, s, "s.json")
+	st, err := recovery.Undo(context.Background(), s, "s", recovery.UndoOptions{})
+	require.NoError(t, err)
+	require.NoError(t, st.Err)
+	assert.True(t, st.Undone)
+	assert.Equal(t, live, storetest.Read(t, s, "s.json"))
+	assert.Equal(t, merged, storetest.Read(t, s, st.PreservedKey), "what the undo replaced is kept")
+
+	if _, ok := s.(store.Writer); !ok {
+		return // no save to make
+	}
+	s2 := newStore(t, map[string][]byte{"s.json": live, "s.json.bak": bak})
+	require.True(t, merge(t, s2).Merged)
+	wr := s2.(store.Writer)
+	saved := append(storetest.Read(t, s2, "s.json"), ' ')
+	require.NoError(t, wr.Write(context.Background(), "s.json", bytes.NewReader(saved), store.WriteOptions{}))
+	st, err = recovery.Undo(context.Background(), s2, "s", recovery.UndoOptions{})
+	require.NoError(t, err)
+	require.ErrorIs(t, st.Err, recovery.ErrNotRestoredVersion)
+	assert.Equal(t, saved, storetest.Read(t, s2, "s.json"))
 }
