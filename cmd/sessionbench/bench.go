@@ -55,13 +55,17 @@ type fileID struct {
 
 func (b *bench) jobs() []job {
 	jobs := []job{{name: "recover --count-all", kind: kindCountAll, modifies: true}}
+	merge := job{name: "recover --merge", kind: kindMerge, modifies: true}
+	diff := job{name: "scan --diff", kind: kindScanDiff}
 	if b.cfg.huge > 0 {
-		return jobs
+		return append(jobs, merge, diff)
 	}
 	jobs = append(jobs,
 		job{name: "recover", kind: kindDefault, modifies: true},
+		merge,
 		job{name: "scan --count-all", kind: kindScanCountAll},
 		job{name: "scan", kind: kindScan},
+		diff,
 		job{name: "plain read", kind: kindRead},
 		job{name: startupJob, kind: kindStartup},
 	)
@@ -360,7 +364,11 @@ func (b *bench) check(j job, out, errOut []byte) (int64, error) {
 		}
 		return res.PeakRSS, nil
 	}
-	if j.kind == kindScanCountAll || j.kind == kindScan {
+	if j.kind == kindMerge && b.cfg.huge > 0 && res.Merged != b.stats.Shrunk {
+		// The huge session's live document has messages of its own.
+		return 0, fmt.Errorf("merged %d sessions, want %d", res.Merged, b.stats.Shrunk)
+	}
+	if j.kind == kindScanCountAll || j.kind == kindScan || j.kind == kindScanDiff {
 		// A dry run restores nothing and must recommend every restore.
 		if res.Restored != 0 {
 			return 0, fmt.Errorf("a dry run restored %d sessions", res.Restored)

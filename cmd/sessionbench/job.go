@@ -28,6 +28,8 @@ const (
 	// The same as dry runs: read and count, write nothing.
 	kindScanCountAll = "scan-count-all"
 	kindScan         = "scan"
+	kindScanDiff     = "scan-diff" // with the message-level preview
+	kindMerge        = "merge"     // recover --merge
 	kindRead         = "read"
 	kindStartup      = "startup" // nothing: the process's own cost
 )
@@ -38,10 +40,12 @@ type jobResult struct {
 	Restored int `json:"restored"`
 	Errors   int `json:"errors"`
 	// Recommended counts the sessions reported as to be restored.
-	Recommended int    `json:"recommended"`
-	FirstError  string `json:"first_error,omitempty"`
-	Files       int    `json:"files"`
-	Bytes       int64  `json:"bytes"`
+	Recommended int `json:"recommended"`
+	// Merged counts the sessions merged (recover --merge).
+	Merged     int    `json:"merged"`
+	FirstError string `json:"first_error,omitempty"`
+	Files      int    `json:"files"`
+	Bytes      int64  `json:"bytes"`
 	// PeakRSS is the process's own peak resident set, in bytes, where the
 	// system tells it (0 elsewhere).
 	PeakRSS int64 `json:"peak_rss"`
@@ -70,6 +74,10 @@ func runJob(args []string, stdout, stderr io.Writer) int {
 		res, err = recoverStore(ctx, dir, recovery.Options{CountAll: true, DryRun: true, Concurrency: n})
 	case kindScan:
 		res, err = recoverStore(ctx, dir, recovery.Options{DryRun: true, Concurrency: n})
+	case kindScanDiff:
+		res, err = recoverStore(ctx, dir, recovery.Options{DryRun: true, Diff: true, Concurrency: n})
+	case kindMerge:
+		res, err = recoverStore(ctx, dir, recovery.Options{Merge: true, Concurrency: n})
 	case kindRead:
 		res, err = readStore(dir, n)
 	case kindStartup:
@@ -108,6 +116,9 @@ func recoverStore(ctx context.Context, dir string, opts recovery.Options) (jobRe
 		}
 		if st.Recommend == recovery.Restore && st.Err == nil {
 			res.Recommended++
+		}
+		if st.Merged {
+			res.Merged++
 		}
 		if st.Err != nil && res.FirstError == "" {
 			res.FirstError = st.SessionID + ": " + st.Error

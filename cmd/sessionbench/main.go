@@ -11,10 +11,14 @@
 //	                     into io.Discard, as the command does
 //	recover              the same with the default options: sessions
 //	                     without a backup are not read
+//	recover --merge      recover with Merge: the preview of every session
+//	                     with a backup, and a merge where a restore would
+//	                     drop messages
 //	scan --count-all     recover --count-all as a dry run: everything read
 //	                     and counted, nothing written (the restores' cost
 //	                     is the difference)
 //	scan                 recover as a dry run
+//	scan --diff          scan with the message-level preview (Diff)
 //	plain read           every file of the store read whole, with the same
 //	                     concurrency, after listing the directory: the floor
 //	startup (no work)    the Go job process starting and exiting: the
@@ -43,8 +47,10 @@
 // the ratios of the medians.
 //
 // With -huge SIZE, the store is one session of SIZE bytes and a backup
-// with more messages, and only "recover --count-all" runs, once: this
-// shows that memory stays flat however large a document is.
+// with more messages (the live document has a few of its own), and only
+// "recover --count-all", "recover --merge" (which must merge it) and
+// "scan --diff" run, once each: this shows that memory stays flat however
+// large a document is.
 //
 // Usage:
 //
@@ -111,14 +117,17 @@ const about = `sessionbench generates a session store and times recovery on it.
 Jobs, each in a child process, each run -runs times on a warm page cache:
   recover --count-all   recovery.RecoverAll{CountAll: true}, local backend
   recover               recovery.RecoverAll{} (sessions without backup not read)
+  recover --merge       recover with Merge (a preview of each session with a backup)
   scan --count-all      recover --count-all with DryRun: reads, writes nothing
   scan                  recover with DryRun
+  scan --diff           scan with Diff, the message-level preview
   plain read            read every file whole, same concurrency: the floor
   reference             python3 REFERENCE DIR (only with -reference)
 Jobs that restore run on a fresh hard-linked copy of the store each time.
 
 With -huge SIZE: one session of SIZE bytes plus a larger backup, and only
-"recover --count-all", once (the memory target is a peak RSS under 64 MiB).
+"recover --count-all", "recover --merge" and "scan --diff", once each (the
+memory target is a peak RSS under 64 MiB).
 
 Usage:
   sessionbench [flags]

@@ -17,9 +17,15 @@ const hugeExtra = 16
 // HugeID is the id of the session Huge writes.
 const HugeID = "huge-session"
 
+// HugeOwn is how many messages of its own, after those it shares with its
+// backup, the live document of a huge session has: messages written after
+// the backup was made, which a restore drops and a merge keeps.
+const HugeOwn = 8
+
 // Huge writes one session of about size bytes into dir, HugeID + ".json",
 // and its backup, HugeID + ".json.bak", which has the same messages and a
-// few more, so that a recovery restores it. Both are written as they are
+// few more (hugeExtra), so that a recovery restores it; the live document
+// ends with HugeOwn messages of its own. Both are written as they are
 // generated, through small buffers: memory does not grow with size.
 func Huge(dir string, size int64, seed uint64) (Stats, error) {
 	if size < MinHugeBytes {
@@ -52,10 +58,13 @@ func Huge(dir string, size int64, seed uint64) (Stats, error) {
 		live.d.add(m)
 		bak.d.add(m)
 	}
-	messages := live.d.n
 	for range hugeExtra {
 		bak.d.add(s.message(2048, false))
 	}
+	for range HugeOwn {
+		live.d.add(s.message(2048, false))
+	}
+	messages := live.d.n
 	live.d.end(s.tail)
 	bak.d.end(s.tail)
 	if err := live.close(); err != nil {
