@@ -6,13 +6,12 @@
 // the same members, whatever their order and the white space between them
 // (of a member given twice, the last counts, as Python reads it), arrays
 // with the same elements in the same order, and strings with the same text
-// once unescaped ("\u00e9" is "é"). Where equality is in doubt the messages
-// are taken to differ, so that a merge keeps both rather than lose one:
-// numbers are compared as written (1, 1.0 and 1e0 differ), and a message
-// that encoding/json cannot read exactly — one holding NaN or Infinity,
-// which Python writes, or a lone UTF-16 surrogate escape such as "\ud800",
-// which encoding/json would read as U+FFFD — is the same only as a message
-// written with the same bytes.
+// once unescaped ("\u00e9" is "é"; a lone surrogate "\ud800" is itself,
+// not U+FFFD). Where equality is in doubt the messages are taken to differ,
+// so that a merge keeps both rather than lose one: numbers are compared as
+// written (1, 1.0 and 1e0 differ), NaN equals NaN (Python's NaN != NaN is
+// of floats, not of messages), and a message nested deeper than 10,000
+// levels is the same only as one written with the same bytes.
 package messages
 
 import (
@@ -36,57 +35,42 @@ type Message struct {
 	// Offset is where its first byte lies in the document.
 	Offset int64
 	// Raw is its JSON as the document writes it. It is the Message's own.
-	Raw   []byte
-	value any  // decoded, numbers as json.Number; nil when not decoded
-	exact bool // value is exactly the JSON value Raw writes
+	Raw []byte
 }
 
-// Parse makes the Message at index and offset whose JSON is raw, which it
-// keeps.
-func Parse(index int, offset int64, raw []byte) Message {
-	m := Message{Index: index, Offset: offset, Raw: raw}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if d.Decode(&m.value) != nil {
-		m.value = nil // NaN, Infinity: Start shows the raw JSON
-		return m
-	}
-	m.exact = !loneSurrogateEscape(raw)
-	return m
-}
-
-// loneSurrogateEscape reports whether raw may hold a \uD800–\uDFFF escape,
-// which encoding/json reads as U+FFFD when it is not half of a pair. A
-// pair is also reported: then the message is compared by its bytes, which
-// is safe (at worst two equal messages are taken to differ).
-func loneSurrogateEscape(raw []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(raw[i:], []byte(`\u`))
-		if j < 0 {
-			return false
-		}
-		i += j + 2
-		if i < len(raw) && (raw[i] == 'd' || raw[i] == 'D') && i+1 < len(raw) && strings.IndexByte("89abcdefABCDEF", raw[i+1]) >= 0 {
-			return true
-		}
-	}
-}
-
-// ID returns the message's identity.
+// ID returns the message's identity: the hash of its canonical form, or,
+// for a message that is not one JSON value (or is nested beyond
+// maxCanonDepth), of its bytes.
 func (m Message) ID() ID {
-	var sum [32]byte
-	if canonical, err := json.Marshal(m.value); m.exact && err == nil {
-		// Members sorted, strings escaped one way, numbers as written.
-		sum = sha256.Sum256(append([]byte{'v'}, canonical...))
+	h := sha256.New()
+	buf := make([]byte, 1, len(m.Raw)+1)
+	buf[0] = 'v'
+	if c, err := canonical(buf, m.Raw); err == nil {
+		h.Write(c)
 	} else {
-		sum = sha256.Sum256(append([]byte{'b'}, m.Raw...))
+		h.Write([]byte{'b'})
+		h.Write(m.Raw)
 	}
-	return ID(sum[:16])
+	var id ID
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// value decodes the message, numbers as json.Number; nil when encoding/json
+// cannot (NaN, Infinity).
+func (m Message) value() any {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(m.Raw))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return nil
+	}
+	return v
 }
 
 // Role is the message's "role" member when it is a string, else "".
 func (m Message) Role() string {
-	if o, ok := m.value.(map[string]any); ok {
+	if o, ok := m.value().(map[string]any); ok {
 		if r, ok := o["role"].(string); ok {
 			return r
 		}
@@ -100,7 +84,7 @@ func (m Message) Role() string {
 // a text cut short.
 func (m Message) Start(n int) string {
 	text := string(m.Raw)
-	if o, ok := m.value.(map[string]any); ok {
+	if o, ok := m.value().(map[string]any); ok {
 		if c, ok := o["content"]; ok {
 			if s, ok := c.(string); ok {
 				text = s
@@ -246,7 +230,7 @@ func (s *scanner) run() (Layout, error) {
 			if inString {
 				if escape {
 					escape = false
-				} else if j := bytes.IndexAny(b[i:], `"\`); j < 0 {
+				} else if j := nextQuoteOrBackslash(b[i:]); j < 0 {
 					// Most bytes of a session are in strings: jump to the
 					// next quote or backslash.
 					i = len(b) - 1
@@ -409,6 +393,22 @@ func (s *scanner) endKey() {
 	s.expect = wantColon
 }
 
+// nextQuoteOrBackslash is the index of the first '"' or '\\' in b, or -1:
+// two vectorised searches, the second only as far as the first found.
+func nextQuoteOrBackslash(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q < 0 {
+		q = len(b)
+	}
+	if bs := bytes.IndexByte(b[:q], '\\'); bs >= 0 {
+		return bs
+	}
+	if q == len(b) {
+		return -1
+	}
+	return q
+}
+
 // keyIsMessages reports whether the key's JSON text (without quotes) reads
 // "messages".
 func keyIsMessages(text []byte) bool {
@@ -422,7 +422,7 @@ func keyIsMessages(text []byte) bool {
 // endElem hands the element read to the consumer.
 func (s *scanner) endElem() error {
 	raw := s.elem[:s.elemEnd-s.elemAt]
-	m := Parse(s.layout.Count, s.elemAt, bytes.Clone(raw))
+	m := Message{Index: s.layout.Count, Offset: s.elemAt, Raw: bytes.Clone(raw)}
 	s.elem, s.inElem = s.elem[:0], false
 	s.layout.Count++
 	s.layout.End = s.elemEnd
