@@ -16,9 +16,9 @@ import (
 // Messages are the same when their JSON values are equal: member order,
 // white space and string escapes do not matter. Where equality is in
 // doubt they differ, so that a merge keeps both rather than lose one:
-// numbers are compared as written (1 and 1.0 differ), and a message with
-// NaN or Infinity, or with an escaped UTF-16 surrogate, is the same only
-// as one with the same bytes. A message edited in place (a reply
+// numbers are compared as written (1 and 1.0 differ). A lone UTF-16
+// surrogate escape is itself (not U+FFFD), and NaN equals NaN. A message
+// edited in place (a reply
 // regenerated, a member added) is another message: its old version
 // returns, its new one is dropped, and a session whose live document
 // holds as many messages as its backup or more then advises Merge.
