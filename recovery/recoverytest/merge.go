@@ -111,11 +111,11 @@ func mergeLosesToASaveWhileItRuns(t *testing.T, newStore storetest.NewStore) {
 		t.Skip("the store cannot write conditionally")
 	}
 	saved := doc(msg("user", "a"), msg("user", "new"), msg("user", "newer"))
-	s := &savesDuring{Writer: wr, op: "keep", key: "s.json" + recovery.PreservedSuffix, save: func() {
+	s := &SavesDuring{Writer: wr, Op: "keep", Key: "s.json" + recovery.PreservedSuffix, Save: func() {
 		require.NoError(t, wr.Write(context.Background(), "s.json", bytes.NewReader(saved), store.WriteOptions{}))
 	}}
 	st := merge(t, s)
-	require.True(t, s.done, "the application saved")
+	require.True(t, s.Saved(), "the application saved")
 	require.ErrorIs(t, st.Err, store.ErrChanged)
 	assert.False(t, st.Restored)
 	assert.False(t, st.Merged)

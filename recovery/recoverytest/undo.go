@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -148,11 +149,11 @@ func undoLosesToASaveWhileItRuns(t *testing.T, newStore storetest.NewStore) {
 				t.Skip("the store cannot write conditionally")
 			}
 			saved := Session(4)
-			s := &savesDuring{Writer: wr, op: at.op, key: at.key, save: func() {
+			s := &SavesDuring{Writer: wr, Op: at.op, Key: at.key, Save: func() {
 				require.NoError(t, wr.Write(context.Background(), "a.json", bytes.NewReader(saved), store.WriteOptions{}))
 			}}
 			st := undo(t, s, "a", recovery.UndoOptions{})
-			require.True(t, s.done, "the application saved")
+			require.True(t, s.Saved(), "the application saved")
 			require.ErrorIs(t, st.Err, store.ErrChanged)
 			assert.False(t, st.Undone)
 			assert.Equal(t, saved, storetest.Read(t, base, "a.json"), "the application's save stands")
@@ -173,29 +174,40 @@ func reportsVersions(t *testing.T, s store.Store, key string) bool {
 	return store.Version(rc) != ""
 }
 
-// savesDuring is a store on which an application saves once: when key is
-// first opened (op "open"), or just after key is made by a Write or a
-// Link (op "keep").
-type savesDuring struct {
+// SavesDuring is a store on which an application saves once, with Save:
+// when Key is first opened (Op "open"), or just after Key is made by a
+// Write or a Link (Op "keep"). It is safe for concurrent use.
+type SavesDuring struct {
 	store.Writer
-	op, key string
-	save    func()
-	done    bool
+	Op, Key string
+	Save    func()
+
+	mu   sync.Mutex
+	done bool
 }
 
-func (s *savesDuring) at(op, key string) {
-	if op == s.op && key == s.key && !s.done {
+// Saved tells whether the application has saved.
+func (s *SavesDuring) Saved() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+func (s *SavesDuring) at(op, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op == s.Op && key == s.Key && !s.done {
 		s.done = true
-		s.save()
+		s.Save()
 	}
 }
 
-func (s *savesDuring) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+func (s *SavesDuring) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	s.at("open", key)
 	return s.Writer.Open(ctx, key)
 }
 
-func (s *savesDuring) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
+func (s *SavesDuring) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
 	err := s.Writer.Write(ctx, key, r, opts)
 	s.at("keep", key)
 	return err
@@ -204,7 +216,7 @@ func (s *savesDuring) Write(ctx context.Context, key string, r io.Reader, opts s
 // Link implements store.Linker with the wrapped store's Link, or fails as
 // a store that cannot link does, so that undo takes the path it takes on
 // the store itself.
-func (s *savesDuring) Link(ctx context.Context, dst, src, ifVersion string) error {
+func (s *SavesDuring) Link(ctx context.Context, dst, src, ifVersion string) error {
 	l, ok := s.Writer.(store.Linker)
 	if !ok {
 		return fmt.Errorf("link %q to %q: %w", dst, src, errors.ErrUnsupported)

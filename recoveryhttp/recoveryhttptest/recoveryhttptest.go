@@ -9,13 +9,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -253,55 +251,22 @@ func changedSessionIsAConflict(t *testing.T, newStore storetest.NewStore) {
 		}
 	}
 	saved := doc("a", "typed", "more", "even more")
-	s := &savesAfterKeep{Writer: wr, key: "shrunk.json" + recovery.PreservedSuffix, save: func() {
-		require.NoError(t, wr.Write(context.Background(), "shrunk.json", bytes.NewReader(saved), store.WriteOptions{}))
-	}}
-	srv := serve(t, s, recoveryhttp.Options{})
-	for _, body := range []string{"", `{"merge":true}`} {
-		s.done = false
+	for i, body := range []string{"", `{"merge":true}`} {
+		kept := "shrunk.json" + recovery.PreservedSuffix
+		if i > 0 {
+			kept += ".2"
+		}
+		s := &recoverytest.SavesDuring{Writer: wr, Op: "keep", Key: kept, Save: func() {
+			require.NoError(t, wr.Write(context.Background(), "shrunk.json", bytes.NewReader(saved), store.WriteOptions{}))
+		}}
+		srv := serve(t, s, recoveryhttp.Options{})
 		a := do(t, "POST", srv.URL+"/sessions/shrunk/recover", body)
-		require.True(t, s.done, "the application saved")
+		require.True(t, s.Saved(), "the application saved")
 		assert.Equal(t, http.StatusConflict, a.code, a.raw)
 		assert.Contains(t, a.str(t, "error"), "changed")
 		assert.Equal(t, saved, storetest.Read(t, base, "shrunk.json"), "the application's save stands")
 		require.NoError(t, wr.Write(context.Background(), "shrunk.json", bytes.NewReader(doc("a")), store.WriteOptions{}))
-		s.key += ".2"
 	}
-}
-
-// savesAfterKeep is a store on which the application saves once, just
-// after key is made (the kept copy, before the restore is written).
-type savesAfterKeep struct {
-	store.Writer
-	mu   sync.Mutex
-	key  string
-	save func()
-	done bool
-}
-
-func (s *savesAfterKeep) after(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if key == s.key && !s.done {
-		s.done = true
-		s.save()
-	}
-}
-
-func (s *savesAfterKeep) Write(ctx context.Context, key string, r io.Reader, opts store.WriteOptions) error {
-	err := s.Writer.Write(ctx, key, r, opts)
-	s.after(key)
-	return err
-}
-
-func (s *savesAfterKeep) Link(ctx context.Context, dst, src, ifVersion string) error {
-	l, ok := s.Writer.(store.Linker)
-	if !ok {
-		return fmt.Errorf("link %q to %q: %w", dst, src, errors.ErrUnsupported)
-	}
-	err := l.Link(ctx, dst, src, ifVersion)
-	s.after(dst)
-	return err
 }
 
 // The audit is the report a dry run gives, byte for byte.
