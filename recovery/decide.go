@@ -32,6 +32,7 @@ type decision struct {
 	act       action
 	live, bak counted
 	cmp       *comparison // with Options.Diff or Merge, when both are sessions
+	cmpErr    error       // why comparing them failed
 }
 
 // counted identifies the bytes a count read: a write made from them later
@@ -131,7 +132,7 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 		if preview && st.LiveMessages >= 0 && st.BakMessages >= 0 {
 			cmp, err := w.compare(ctx, &d, w.opts.Merge)
 			if err != nil {
-				st.Diff = &Diff{Error: err.Error()}
+				st.Diff, d.cmpErr = &Diff{Error: err.Error()}, err
 			} else {
 				d.cmp, st.Diff = cmp, &cmp.diff
 			}

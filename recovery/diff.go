@@ -2,7 +2,6 @@ package recovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -203,7 +202,7 @@ func (w *worker) eachMessage(ctx context.Context, key string, c counted, reset f
 		err = ctx.Err()
 	}
 	if err == nil && (r.n != c.size || r.crc != c.crc) {
-		err = errors.New("it changed since it was counted")
+		err = fmt.Errorf("it changed since it was counted: %w", errNotCounted)
 	}
 	if err != nil {
 		return messages.Layout{}, fmt.Errorf("read %q: %w", key, err)

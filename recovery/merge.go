@@ -38,18 +38,22 @@ import (
 func (w *worker) writeFor(d *decision) action {
 	st := &d.st
 	switch {
-	case st.Recommend != Restore && st.Recommend != Merge:
-		return leave
 	case !w.opts.Merge:
 		if st.Recommend == Restore {
 			return restoreLive
 		}
 		return leave
+	case d.cmpErr != nil:
+		// Whether to merge, or what, cannot be told: a document changed
+		// since it was counted (saved meanwhile), or a read failed.
+		st.fail(fmt.Errorf("the two documents could not be compared, so nothing was merged or restored: %w", d.cmpErr))
+		return leave
+	case st.Recommend != Restore && st.Recommend != Merge:
+		return leave
 	case st.LiveMessages == NotSession:
 		return restoreLive // nothing in the live document to merge
 	case d.cmp == nil:
-		st.fail(fmt.Errorf("the two documents could not be compared, so nothing was merged or restored: %s", st.Diff.Error))
-		return leave
+		return leave // not two sessions: nothing was compared
 	case st.Recommend == Restore && d.cmp.diff.Dropped.Count == 0:
 		return restoreLive // the merge is the backup, byte for byte
 	}

@@ -18,11 +18,13 @@
 // are an object with an "error" string (and, for a session that failed,
 // the rest of its status), with the status code that fits:
 //
-//	400  an id that is not a session id, a malformed body, an unknown query parameter
-//	404  no such session (neither <id>.json nor <id>.json.bak), or no such route
+//	400  an id that is not a session id, a malformed body, an unknown or malformed query parameter
+//	403  a cross-origin request from a browser (http.CrossOriginProtection)
+//	404  no such session (neither <id>.json nor <id>.json.bak), or no such route (paths are taken as written: no redirects)
 //	405  a method the route does not take (the Allow header lists those it takes)
 //	409  the session changed while it was recovered (saved by the application): nothing was written
 //	413  a request body over Options.MaxBodyBytes
+//	415  a request body that is not Content-Type: application/json
 //	500  the store failed (a read, the listing), or the session failed to restore
 //
 // A recovery that restored the session answers 200, even when the store
@@ -36,7 +38,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
 
 	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
@@ -62,9 +67,10 @@ type Options struct {
 
 // Handler serves recovery over one store. It is safe for concurrent use.
 type Handler struct {
-	s    store.Store
-	opts Options
-	mux  *http.ServeMux
+	s     store.Store
+	opts  Options
+	mux   *http.ServeMux
+	serve http.Handler // mux, behind cross-origin protection
 }
 
 // New returns a Handler serving recovery over s.
@@ -80,15 +86,30 @@ func New(s store.Store, opts Options) *Handler {
 	}
 	h.mux.HandleFunc("/sessions/{id}/recover", h.only(h.recover, recoverMethods...))
 	h.mux.HandleFunc("/audit", h.only(h.audit, http.MethodGet, http.MethodHead))
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %q: the routes are GET /sessions/{id}, POST /sessions/{id}/recover and GET /audit", r.Method, r.URL.Path))
-	})
+	h.mux.HandleFunc("/", noRoute)
+	// A browser's cross-site POST (a form on another site, with the user's
+	// cookies) is refused, as a request whose body is not JSON is.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, errors.New("a cross-origin request from a browser: refused"))
+	}))
+	h.serve = csrf.Handler(h.mux)
 	return h
+}
+
+func noRoute(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %q: the routes are GET /sessions/{id}, POST /sessions/{id}/recover and GET /audit", r.Method, r.URL.Path))
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux.ServeHTTP(w, r)
+	if p := r.URL.EscapedPath(); p != path.Clean(p) {
+		// Not one of the routes as written (a double slash, a "."
+		// segment, a trailing slash); the mux would redirect, in HTML.
+		noRoute(w, r)
+		return
+	}
+	h.serve.ServeHTTP(w, r)
 }
 
 // only serves a route with the given methods, answering 405 to others.
@@ -162,6 +183,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, v any) (int, 
 	case len(b) == 0:
 		return 0, nil
 	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		// Only JSON, which a browser cannot send to another site without
+		// asking it first (CORS).
+		return http.StatusUnsupportedMediaType, fmt.Errorf("the request body must be JSON (Content-Type: application/json), not %q", r.Header.Get("Content-Type"))
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -209,7 +235,12 @@ func statusCode(st recovery.Status) int {
 
 func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	opts := recovery.Options{DryRun: true, Concurrency: h.opts.Concurrency}
-	for name, vals := range r.URL.Query() {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("the query %q: %w", r.URL.RawQuery, err))
+		return
+	}
+	for name, vals := range query {
 		var flag *bool
 		switch name {
 		case "diff":

@@ -217,11 +217,20 @@ func (p *canonParser) object(dst []byte, depth int) ([]byte, error) {
 	// canonical strings order as the text they hold, but for escapes,
 	// which are compared decoded below); of equal keys the last counts.
 	body := slices.Clone(dst[start:])
-	key := func(m member) []byte { return unquote(body[m.key-start : m.val-start]) }
-	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(key(a), key(b)) })
+	quoted := func(m member) []byte { return body[m.key-start : m.val-start] }
+	key := func(m member) []byte { return unquote(quoted(m)) }
+	// Keys that read the same text but are written apart (a lone
+	// surrogate and its WTF-8 bytes) are different keys, ordered by their
+	// canonical bytes.
+	slices.SortStableFunc(members, func(a, b member) int {
+		if c := bytes.Compare(key(a), key(b)); c != 0 {
+			return c
+		}
+		return bytes.Compare(quoted(a), quoted(b))
+	})
 	dst = append(dst[:start], '{')
 	for i, m := range members {
-		if i+1 < len(members) && bytes.Equal(key(m), key(members[i+1])) {
+		if i+1 < len(members) && bytes.Equal(quoted(m), quoted(members[i+1])) {
 			continue // a later member of the same key counts
 		}
 		if dst[len(dst)-1] != '{' {
@@ -339,13 +348,16 @@ func (p *canonParser) string(dst []byte) ([]byte, error) {
 				p.i = j
 				continue
 			}
-			r, size := utf8.DecodeRune(p.in[p.i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, c) // as itself: json.Marshal never writes it
-			} else {
-				dst = append(dst, p.in[p.i:p.i+size]...)
+			// Not valid UTF-8: rune by rune, to the end of the run.
+			for p.i < j {
+				r, size := utf8.DecodeRune(p.in[p.i:j])
+				if r == utf8.RuneError && size == 1 {
+					dst = append(dst, p.in[p.i]) // as itself: json.Marshal never writes it
+				} else {
+					dst = append(dst, p.in[p.i:p.i+size]...)
+				}
+				p.i += size
 			}
-			p.i += size
 		case c < utf8.RuneSelf:
 			p.i++
 			dst = appendRune(dst, rune(c))

@@ -82,8 +82,14 @@ type answer struct {
 
 func do(t *testing.T, method, url, body string) answer {
 	t.Helper()
+	return doWith(t, method, url, body, http.Header{"Content-Type": {"application/json"}})
+}
+
+func doWith(t *testing.T, method, url, body string, hdr http.Header) answer {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
+	req.Header = hdr
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -208,6 +214,23 @@ func requestsRefused(t *testing.T, newStore storetest.NewStore) {
 		if c.code == http.StatusMethodNotAllowed {
 			assert.NotEmpty(t, a.hdr.Get("Allow"), "%s %s", c.method, c.path)
 		}
+	}
+	// A body that is not JSON, and a browser's cross-site request, which
+	// could carry the user's cookies, are refused.
+	for _, c := range []struct {
+		hdr  http.Header
+		code int
+		says string
+	}{
+		{http.Header{"Content-Type": {"text/plain"}}, http.StatusUnsupportedMediaType, "must be JSON"},
+		{http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, http.StatusUnsupportedMediaType, "must be JSON"},
+		{http.Header{}, http.StatusUnsupportedMediaType, "must be JSON"},
+		{http.Header{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden, "cross-origin"},
+		{http.Header{"Content-Type": {"application/json"}, "Origin": {"https://elsewhere.example"}}, http.StatusForbidden, "cross-origin"},
+	} {
+		a := doWith(t, "POST", srv.URL+"/sessions/shrunk/recover", `{"merge":true}`, c.hdr)
+		assert.Equal(t, c.code, a.code, "%v: %s", c.hdr, a.raw)
+		assert.Contains(t, a.str(t, "error"), c.says, "%v", c.hdr)
 	}
 	assert.Equal(t, files(), snapshot(t, s, files()), "refused requests write nothing")
 }
