@@ -114,6 +114,7 @@ func TestRecoverMerge(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(out, "  to merge\n"), out)
 	assert.Contains(t, out, "  to restore\n")
 	assert.Contains(t, out, "keeps, after the backup's, 3 messages: #0 user \"new 1\" … #2 user \"new 3\"\n")
+	assert.Contains(t, out, "4 sessions scanned: 3 to restore (2 by a merge), 0 without backup. Run 'sessionrecovery recover --merge' on the same location to restore.")
 	assert.Equal(t, before, snapshot(t, dir))
 
 	code, out, errOut = cli(t, "recover", "--merge", dir)

@@ -75,7 +75,7 @@ type table struct {
 	width              int         // of the first column, once known
 	toRestore, noBakup int
 	diverged           int // with --diff, and not merged
-	merged             int
+	merged, toMerge    int
 }
 
 // tableWindow is how many rows the table holds back to size its first
@@ -93,6 +93,9 @@ func newTable(w io.Writer, dryRun, verbose, merge bool) *table {
 func (t *table) add(st recovery.Status) {
 	switch {
 	case st.Err != nil:
+	case t.dryRun && merges(st, t.merge):
+		t.toRestore++ // by a merge
+		t.toMerge++
 	case st.Recommend == recovery.Restore && !st.Restored:
 		t.toRestore++
 	case st.Recommend == recovery.NoBackup:
@@ -232,7 +235,11 @@ func orphanOutcome(st recovery.Status, dryRun bool) string {
 func (t *table) summary(r *recovery.Report) string {
 	parts := []string{}
 	if t.dryRun {
-		parts = append(parts, plural(t.toRestore, "to restore", "to restore"))
+		toRestore := plural(t.toRestore, "to restore", "to restore")
+		if t.toMerge > 0 {
+			toRestore += fmt.Sprintf(" (%d by a merge)", t.toMerge)
+		}
+		parts = append(parts, toRestore)
 	} else {
 		restored := plural(r.Restored, "restored", "restored")
 		if t.merged > 0 {
@@ -255,7 +262,10 @@ func (t *table) summary(r *recovery.Report) string {
 		parts = append(parts, orphans)
 	}
 	line := fmt.Sprintf("%s scanned: %s.", plural(r.Scanned, "session", "sessions"), strings.Join(parts, ", "))
-	if t.dryRun && t.toRestore > 0 {
+	switch {
+	case t.dryRun && t.toMerge > 0:
+		line += " Run 'sessionrecovery recover --merge' on the same location to restore."
+	case t.dryRun && t.toRestore > 0:
 		line += " Run 'sessionrecovery recover' on the same location to restore."
 	}
 	return line
