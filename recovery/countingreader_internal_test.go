@@ -52,7 +52,7 @@ func TestCountingReaderLateEOFDoesNotBlock(t *testing.T) {
 	close(src.gate)
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second): // a watchdog, not synchronisation
 		t.Fatal("a Read that meets io.EOF after stop blocks for ever on <-c.count")
 	}
 }
@@ -71,7 +71,7 @@ func TestCountingReaderRepeatedEOF(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second): // a watchdog, not synchronisation
 		t.Fatal("blocked")
 	}
 }
