@@ -27,6 +27,7 @@ type bench struct {
 
 	storeDir string // the generated store, never modified
 	runsDir  string // where the per-run copies go: same file system
+	restores string // the floor jobs' list of sessions to restore
 	stats    sessiongen.Stats
 	pristine []fileID
 }
@@ -42,6 +43,12 @@ const kindReference = "reference"
 
 // startupJob is the name of the job that does nothing.
 const startupJob = "startup (no work)"
+
+// The floor jobs' names: the least the same reads and restores take.
+const (
+	floorJob    = "floor (recover)"
+	floorAllJob = "floor (recover --count-all)"
+)
 
 // fileID is what must not change in a generated file: a restore that
 // wrote into a file instead of renaming a new one over it would change
@@ -61,7 +68,9 @@ func (b *bench) jobs() []job {
 		return append(jobs, merge, diff)
 	}
 	jobs = append(jobs,
+		job{name: floorAllJob, kind: kindFloorAll, modifies: true},
 		job{name: "recover", kind: kindDefault, modifies: true},
+		job{name: floorJob, kind: kindFloor, modifies: true},
 		merge,
 		job{name: "scan --count-all", kind: kindScanCountAll},
 		job{name: "scan", kind: kindScan},
@@ -109,6 +118,17 @@ func (b *bench) run(ctx context.Context) (res *results, err error) {
 		return nil, fmt.Errorf("warm-up read of the store: %w", err)
 	}
 	b.logf("warm-up: read %d files, %s, in %s s (not timed)", warm.Files, megabytes(warm.Bytes), seconds(time.Since(start)))
+	if b.cfg.huge == 0 {
+		// The floor jobs are told what to restore, from one count now.
+		list, n, err := writeRestores(b.storeDir, b.runsDir)
+		if err != nil {
+			return nil, fmt.Errorf("list the sessions to restore: %w", err)
+		}
+		if n != b.stats.Shrunk {
+			return nil, fmt.Errorf("counted %d sessions to restore, the generator made %d", n, b.stats.Shrunk)
+		}
+		b.restores = list
+	}
 
 	jobs := b.jobs()
 	res.Machine.LoadAverage = loadAverage()
@@ -122,7 +142,7 @@ func (b *bench) run(ctx context.Context) (res *results, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s, run %d of %d: %w", j.name, r+1, b.cfg.runs, err)
 			}
-			b.logf("run %d/%d  %-20s %8ss  peak RSS %6.1f MiB", r+1, b.cfg.runs, j.name, seconds(m.wall), mib(m.maxRSS))
+			b.logf("run %d/%d  %-27s %8ss  peak RSS %6.1f MiB", r+1, b.cfg.runs, j.name, seconds(m.wall), mib(m.maxRSS))
 			measured[i] = append(measured[i], m)
 		}
 	}
@@ -283,6 +303,9 @@ func (b *bench) runOnce(ctx context.Context, j job) (measurement, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if j.kind == kindFloor || j.kind == kindFloorAll {
+		cmd.Env = append(os.Environ(), restoresEnv+"="+b.restores)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	m := measurement{wall: time.Since(start)}
@@ -358,9 +381,17 @@ func (b *bench) check(j job, out, errOut []byte) (int64, error) {
 	switch j.kind {
 	case kindStartup:
 		return res.PeakRSS, nil
-	case kindRead:
+	case kindRead, kindFloorAll:
 		if res.Files != b.stats.Files || res.Bytes != b.stats.Bytes {
 			return 0, fmt.Errorf("read %d files, %d bytes; the store has %d files, %d bytes", res.Files, res.Bytes, b.stats.Files, b.stats.Bytes)
+		}
+		if j.kind == kindFloorAll && res.Restored != b.stats.Shrunk {
+			return 0, fmt.Errorf("restored %d sessions, want %d", res.Restored, b.stats.Shrunk)
+		}
+		return res.PeakRSS, nil
+	case kindFloor:
+		if res.Restored != b.stats.Shrunk {
+			return 0, fmt.Errorf("restored %d sessions, want %d", res.Restored, b.stats.Shrunk)
 		}
 		return res.PeakRSS, nil
 	}

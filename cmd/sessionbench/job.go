@@ -31,6 +31,8 @@ const (
 	kindScanDiff     = "scan-diff" // with the message-level preview
 	kindMerge        = "merge"     // recover --merge
 	kindRead         = "read"
+	kindFloor        = "floor"     // recover's reads and restores, nothing more
+	kindFloorAll     = "floor-all" // the same, reading every file as --count-all does
 	kindStartup      = "startup" // nothing: the process's own cost
 )
 
@@ -80,6 +82,8 @@ func runJob(args []string, stdout, stderr io.Writer) int {
 		res, err = recoverStore(ctx, dir, recovery.Options{Merge: true, Concurrency: n})
 	case kindRead:
 		res, err = readStore(dir, n)
+	case kindFloor, kindFloorAll:
+		res, err = floorStore(dir, n, kind == kindFloorAll)
 	case kindStartup:
 	default:
 		fmt.Fprintf(stderr, "sessionbench %s: unknown job %q\n", jobCommand, kind)

@@ -19,6 +19,14 @@
 //	                     is the difference)
 //	scan                 recover as a dry run
 //	scan --diff          scan with the message-level preview (Diff)
+//	floor (recover)      the least the recover job's work takes: the same
+//	                     files read with the same concurrency, the same
+//	                     restores made durable with the least I/O (the
+//	                     backup's bytes to a new file, fsync, rename, one
+//	                     directory fsync shared by the restores waiting for
+//	                     it), nothing counted or kept; told what to restore
+//	                     by a count made before the timed runs
+//	floor (recover --count-all)  the same, reading every file
 //	plain read           every file of the store read whole, with the same
 //	                     concurrency, after listing the directory: the floor
 //	startup (no work)    the Go job process starting and exiting: the
@@ -121,6 +129,8 @@ Jobs, each in a child process, each run -runs times on a warm page cache:
   scan --count-all      recover --count-all with DryRun: reads, writes nothing
   scan                  recover with DryRun
   scan --diff           scan with Diff, the message-level preview
+  floor (recover)       recover's reads and durable restores, nothing else: its floor
+  floor (recover --count-all)  the same, reading every file
   plain read            read every file whole, same concurrency: the floor
   reference             python3 REFERENCE DIR (only with -reference)
 Jobs that restore run on a fresh hard-linked copy of the store each time.

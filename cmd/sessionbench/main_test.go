@@ -112,7 +112,7 @@ func TestSmallStore(t *testing.T) {
 	code, stdout, stderr := runBench(t, "-sessions", "40", "-median-bytes", "2048", "-runs", "2", "-json")
 	require.Equal(t, exitOK, code, stderr)
 	res := decodeResults(t, stdout)
-	assert.Equal(t, []string{"recover --count-all", "recover", "recover --merge", "scan --count-all", "scan", "scan --diff", "plain read", startupJob}, jobNames(res))
+	assert.Equal(t, []string{"recover --count-all", floorAllJob, "recover", floorJob, "recover --merge", "scan --count-all", "scan", "scan --diff", "plain read", startupJob}, jobNames(res))
 	assert.Equal(t, 40, res.Store.Sessions)
 	assert.Equal(t, 12, res.Store.Backups)
 	assert.Equal(t, 4, res.Store.Shrunk)
@@ -125,7 +125,7 @@ func TestSmallStore(t *testing.T) {
 	for _, r := range res.Ratios {
 		ratios = append(ratios, r.Name)
 	}
-	assert.Equal(t, []string{"recover --count-all / plain read", "scan --count-all / plain read", "recover --count-all / scan --count-all"}, ratios)
+	assert.Equal(t, []string{"recover / " + floorJob, "recover --count-all / " + floorAllJob, "recover --count-all / plain read", "scan --count-all / plain read", "recover --count-all / scan --count-all"}, ratios)
 	assert.NoDirExists(t, res.Store.Dir, "the store is removed without -keep")
 }
 
@@ -218,7 +218,7 @@ func TestRealReference(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	res := decodeResults(t, stdout)
 	assert.Contains(t, jobNames(res), "reference (python)")
-	assert.Len(t, res.Ratios, 5)
+	assert.Len(t, res.Ratios, 7)
 	assert.NotEmpty(t, res.Machine.Python)
 }
 
@@ -249,4 +249,39 @@ func TestParseVmHWM(t *testing.T) {
 	status := []byte("Name:\tx\nVmPeak:\t  100 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1000 kB\n")
 	assert.Equal(t, int64(2048<<10), parseVmHWM(status))
 	assert.Zero(t, parseVmHWM([]byte("Name:\tx\n")))
+}
+
+// The floor job restores what recover restores, with the backup's bytes,
+// and leaves no temporary file; a directory sync serves every restore
+// waiting for it.
+func TestFloorRestoresWhatRecoverRestores(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.json": `{"messages":[]}`, "a.json.bak": `{"messages":[1,2]}`,
+		"b.json": `{"messages":[1,2]}`, "b.json.bak": `{"messages":[1]}`,
+		"c.json": `{"messages":[1]}`, "_index.json": `{}`,
+	}
+	for name, doc := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o644))
+	}
+	list, n, err := writeRestores(dir, t.TempDir())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	t.Setenv(restoresEnv, list)
+	for _, all := range []bool{false, true} {
+		res, err := floorStore(dir, 4, all)
+		require.NoError(t, err)
+		assert.Equal(t, 1, res.Restored)
+		want := 4
+		if all {
+			want = 6
+		}
+		assert.Equal(t, want, res.Files, "all=%v", all)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "a.json"))
+	require.NoError(t, err)
+	assert.Equal(t, files["a.json.bak"], string(b))
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, ents, len(files), "no temporary file left")
 }

@@ -120,6 +120,8 @@ func (r *results) addRatios() {
 	for _, pair := range [][2]string{
 		{"reference (python)", "recover --count-all"},
 		{"reference (python)", "recover"},
+		{"recover", floorJob},
+		{"recover --count-all", floorAllJob},
 		{"recover --count-all", "plain read"},
 		{"scan --count-all", "plain read"},
 		{"recover --count-all", "scan --count-all"},
@@ -169,7 +171,11 @@ func (r *results) writeText(w io.Writer) error {
 	}
 	fmt.Fprint(bw, "\n")
 
-	const row = "%-20s %9s %8s %8s %8s %8s %13s\n"
+	width := 20
+	for _, j := range r.Jobs {
+		width = max(width, len(j.Name))
+	}
+	row := "%-" + strconv.Itoa(width) + "s %9s %8s %8s %8s %8s %13s\n"
 	fmt.Fprintf(bw, row, "JOB", "MEDIAN s", "MIN s", "MAX s", "MB/s", "CPU s", "PEAK RSS MiB")
 	for _, j := range r.Jobs {
 		rate := "-"
