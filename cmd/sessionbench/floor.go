@@ -243,4 +243,3 @@ func (s *dirSyncer) stop() {
 	close(s.asks)
 	<-s.done
 }
-

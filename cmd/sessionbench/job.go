@@ -33,7 +33,7 @@ const (
 	kindRead         = "read"
 	kindFloor        = "floor"     // recover's reads and restores, nothing more
 	kindFloorAll     = "floor-all" // the same, reading every file as --count-all does
-	kindStartup      = "startup" // nothing: the process's own cost
+	kindStartup      = "startup"   // nothing: the process's own cost
 )
 
 // jobResult is what a child prints on stdout, for the parent to check.
