@@ -68,7 +68,8 @@ type MessageBrief struct {
 const BriefRunes = 60
 
 func brief(m messages.Message) *MessageBrief {
-	return &MessageBrief{Index: m.Index, Role: m.Role(), Start: m.Start(BriefRunes)}
+	role, start := m.Brief(BriefRunes)
+	return &MessageBrief{Index: m.Index, Role: role, Start: start}
 }
 
 func (r *MessageRun) add(m messages.Message) {

@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/c0fe5641/sessionrecovery/internal/jsonenc"
 	"github.com/c0fe5641/sessionrecovery/recovery"
@@ -114,13 +115,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // only serves a route with the given methods, answering 405 to others.
 func (h *Handler) only(serve http.HandlerFunc, methods ...string) http.HandlerFunc {
-	allow := ""
-	for i, m := range methods {
-		if i > 0 {
-			allow += ", "
-		}
-		allow += m
-	}
+	allow := strings.Join(methods, ", ")
 	return func(w http.ResponseWriter, r *http.Request) {
 		for _, m := range methods {
 			if r.Method == m {

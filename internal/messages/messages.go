@@ -70,12 +70,8 @@ func (m Message) value() any {
 
 // Role is the message's "role" member when it is a string, else "".
 func (m Message) Role() string {
-	if o, ok := m.value().(map[string]any); ok {
-		if r, ok := o["role"].(string); ok {
-			return r
-		}
-	}
-	return ""
+	role, _ := m.Brief(0)
+	return role
 }
 
 // Start is the beginning of the message's content, at most n runes, its
@@ -83,8 +79,15 @@ func (m Message) Role() string {
 // string, else that member's JSON, else the whole message's JSON; "…" ends
 // a text cut short.
 func (m Message) Start(n int) string {
+	_, start := m.Brief(n)
+	return start
+}
+
+// Brief is Role and Start(n) together, the message decoded once for both.
+func (m Message) Brief(n int) (role, start string) {
 	text := string(m.Raw)
 	if o, ok := m.value().(map[string]any); ok {
+		role, _ = o["role"].(string)
 		if c, ok := o["content"]; ok {
 			if s, ok := c.(string); ok {
 				text = s
@@ -93,7 +96,7 @@ func (m Message) Start(n int) string {
 			}
 		}
 	}
-	return abbreviate(text, n)
+	return role, abbreviate(text, n)
 }
 
 // abbreviate is text on one line, cut to n runes.
