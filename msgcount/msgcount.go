@@ -31,6 +31,10 @@ const NotSession = -1
 // bufSize is the size of a Counter's read buffer.
 const bufSize = 64 << 10
 
+// chunkSize is how many bytes the structural counter's stage 1 classifies
+// at a time.
+const chunkSize = 64
+
 // maxPooledStack is the largest nesting stack, in words, that Count keeps in
 // its pool; one very deep document should not pin its stack for ever.
 const maxPooledStack = 1 << 10
@@ -90,16 +94,33 @@ type Counter struct {
 	eof   bool      // no more bytes will come: r said io.EOF, or there is no r
 	err   error     // the read error that ended the document, if any
 	stack []uint64  // bit i set: nesting level i is an object, not an array
+
+	st structuralState // the structural counter's, where there is one
+}
+
+// parse counts the document by the structural counter when structural is
+// set (and there is one here), else a byte at a time.
+func (c *Counter) parse(structural bool) int {
+	if structural {
+		return c.runStructural()
+	}
+	return c.run()
 }
 
 // Count is the package-level Count using c's buffers. c keeps no reference
 // to r after it returns.
 func (c *Counter) Count(r io.Reader) (int, error) {
+	return c.count(r, useStructural)
+}
+
+// count is Count, by the structural counter when structural is set.
+func (c *Counter) count(r io.Reader, structural bool) (int, error) {
 	if c.own == nil {
-		c.own = make([]byte, bufSize)
+		// Room after the read buffer for the padding of the last chunk.
+		c.own = make([]byte, bufSize+chunkSize)
 	}
-	c.buf, c.pos, c.end, c.r, c.eof, c.err = c.own, 0, 0, r, false, nil
-	n := c.run()
+	c.buf, c.pos, c.end, c.r, c.eof, c.err = c.own[:bufSize], 0, 0, r, false, nil
+	n := c.parse(structural)
 	err := c.err
 	c.r, c.err = nil, nil
 	if err != nil {
@@ -111,9 +132,15 @@ func (c *Counter) Count(r io.Reader) (int, error) {
 // CountBytes is the package-level CountBytes using c's nesting stack. b is
 // neither modified nor retained.
 func (c *Counter) CountBytes(b []byte) int {
+	return c.countBytes(b, useStructural)
+}
+
+// countBytes is CountBytes, by the structural counter when structural is
+// set.
+func (c *Counter) countBytes(b []byte, structural bool) int {
 	// With eof set, fill never runs, so b is parsed in place and never written.
 	c.buf, c.pos, c.end, c.r, c.eof, c.err = b, 0, len(b), nil, true, nil
-	n := c.run()
+	n := c.parse(structural)
 	c.buf = nil
 	return n
 }
@@ -180,31 +207,36 @@ const (
 	stKey             // just after ',' in an object: a key
 	stColon           // just after a key: ':'
 	stAfter           // just after a value: ',' or the closing bracket, or the end
+	stString          // in a string (the structural counter only)
 )
 
-// run parses the document in buf[pos:end] and what fill brings after it, and
-// returns its count.
-func (c *Counter) run() int {
-	buf, pos, end := c.buf, c.pos, c.end
-
-	// Skip leading whitespace, then give up at once unless an object starts.
+// object skips the whitespace before the document's first token and
+// reports whether that token opens an object, leaving pos at its '{'. A
+// document that is not an object is answered without reading further.
+func (c *Counter) object() bool {
 	for {
-		if pos == end {
-			c.pos = pos
+		if c.pos == c.end {
 			if !c.fill() {
-				return NotSession
+				return false
 			}
-			pos, end = c.pos, c.end
 			continue
 		}
-		if b := buf[pos]; !isSpace[b] {
-			if b != '{' {
-				return NotSession
-			}
-			break
+		if b := c.buf[c.pos]; !isSpace[b] {
+			return b == '{'
 		}
-		pos++
+		c.pos++
 	}
+}
+
+// run parses the document in buf[pos:end] and what fill brings after it, a
+// byte at a time, and returns its count. It is the counter on every
+// platform without the structural one, and the oracle the structural one is
+// tested against.
+func (c *Counter) run() int {
+	if !c.object() {
+		return NotSession
+	}
+	buf, pos, end := c.buf, c.pos, c.end
 
 	var (
 		result   = NotSession // the count as of the last top-level "messages" key
@@ -362,6 +394,19 @@ func (c *Counter) literal(lit string) bool {
 	return true
 }
 
+// Number states, named by what has been read so far.
+const (
+	nStart = iota // nothing
+	nSign         // '-'
+	nZero         // the integer part "0"
+	nInt          // an integer part not starting with 0
+	nDot          // '.'
+	nFrac         // fraction digits
+	nE            // 'e' or 'E'
+	nESign        // the exponent's sign
+	nExp          // exponent digits
+)
+
 // skipNumber consumes a number (or -Infinity) starting at pos and stops at
 // the first byte that cannot continue it, leaving that byte to the caller.
 func (c *Counter) skipNumber() bool {
@@ -374,18 +419,6 @@ func (c *Counter) skipNumber() bool {
 		}
 	}
 
-	// The states are named by what has been read so far.
-	const (
-		nStart = iota // nothing
-		nSign         // '-'
-		nZero         // the integer part "0"
-		nInt          // an integer part not starting with 0
-		nDot          // '.'
-		nFrac         // fraction digits
-		nE            // 'e' or 'E'
-		nESign        // the exponent's sign
-		nExp          // exponent digits
-	)
 	buf, pos, end := c.buf, c.pos, c.end
 	st := nStart
 	digits := 0 // of the integer part, for the int size limit
