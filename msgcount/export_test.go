@@ -21,3 +21,6 @@ func CountByte(r io.Reader) (int, error) {
 	var c Counter
 	return c.count(r, false)
 }
+
+// CountBytesByte is CountBytes by the byte-at-a-time counter, reusing c.
+func (c *Counter) CountBytesByte(b []byte) int { return c.countBytes(b, false) }

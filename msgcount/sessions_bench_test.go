@@ -46,6 +46,16 @@ func BenchmarkCountSessionStore(b *testing.B) {
 			}
 		}
 	})
+	b.Run("CountBytes/byte-at-a-time", func(b *testing.B) {
+		b.SetBytes(total)
+		for b.Loop() {
+			for _, d := range docs {
+				if c.CountBytesByte(d) < 0 {
+					b.Fatal("a generated document did not count")
+				}
+			}
+		}
+	})
 	b.Run("Count", func(b *testing.B) {
 		b.SetBytes(total)
 		var r bytes.Reader

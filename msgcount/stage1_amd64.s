@@ -29,6 +29,20 @@
 	VPXOR     Y4, Y6, Y6; \
 	VPOR      Y6, Y15, Y15
 
+// NIBBLECLASS sets bit i of the 32-bit mask r when byte i of a half chunk,
+// given by its low nibbles lo and high nibbles hi, is not in the class
+// that the tables low and high describe (a byte is in it when the entries
+// of its two nibbles share a bit). It uses Y6 and Y7.
+#define NIBBLECLASS(low, high, lo, hi, r) \
+	VMOVDQU   low<>(SB), Y6; \
+	VPSHUFB   lo, Y6, Y6; \
+	VMOVDQU   high<>(SB), Y7; \
+	VPSHUFB   hi, Y7, Y7; \
+	VPAND     Y6, Y7, Y7; \
+	VPXOR     Y6, Y6, Y6; \
+	VPCMPEQB  Y6, Y7, Y7; \
+	VPMOVMSKB Y7, r
+
 // BROADCAST32 defines a 32-byte constant of one byte repeated.
 #define BROADCAST32(name, b) \
 	DATA name<>+0(SB)/8, $(b*0x0101010101010101); \
@@ -52,21 +66,29 @@
 //
 // Registers:
 //   SI  the chunk being read      DI  its mask in out    CX  chunks left
-//   R8  the *stage1State         R13 errors found with the bitmasks
+//   R13 errors found with the bitmasks
+//   R8, R12, R14: what one chunk leaves the next (stage1State's inString,
+//   escaped and scalar; uEscapes is in the frame at u-8(SP))
 //   Y8  0x1F in every byte        Y9  0x20 in every byte
 //   Y10 the punctuation table     Y11 the whitespace table
 //   Y12 '\\' in every byte        Y13 '"' in every byte
 //   Y14 the 32 bytes before the chunk (for UTF-8)
 //   Y15 UTF-8 errors found
-//   Y0, Y1 the chunk; Y2-Y7, AX, BX, DX, R9-R12 scratch.
+//   Y0, Y1 the chunk; Y2-Y7, AX, BX, DX, R9-R11 scratch.
 
 // func stage1(p *byte, chunks int, st *stage1State, out *uint64) (bad bool)
-TEXT ·stage1(SB), NOSPLIT, $0-33
+TEXT ·stage1(SB), NOSPLIT, $8-33
 	MOVQ p+0(FP), SI
 	MOVQ chunks+8(FP), CX
-	MOVQ st+16(FP), R8
 	MOVQ out+24(FP), DI
 	XORQ R13, R13
+	MOVQ st+16(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R12
+	MOVQ 16(AX), R14
+	MOVQ 24(AX), BX
+	MOVQ BX, u-8(SP)
+	VMOVDQU 32(AX), Y14
 
 	VMOVDQU c1f<>(SB), Y8
 	VMOVDQU c20<>(SB), Y9
@@ -74,7 +96,6 @@ TEXT ·stage1(SB), NOSPLIT, $0-33
 	VMOVDQU spaceTable<>(SB), Y11
 	VMOVDQU cbackslash<>(SB), Y12
 	VMOVDQU cquote<>(SB), Y13
-	VMOVDQU 32(R8), Y14
 	VPXOR   Y15, Y15, Y15
 
 	TESTQ CX, CX
@@ -100,7 +121,7 @@ loop:
 
 	// DX becomes the escaped positions: the byte after each run of
 	// backslashes of odd length (counted from where the run may escape).
-	MOVQ 8(R8), R9 // 1: the chunk's first byte is escaped
+	MOVQ R12, R9 // 1: the chunk's first byte is escaped
 	MOVQ DX, BX
 	ORQ  R9, BX
 	JZ   escaped
@@ -117,7 +138,6 @@ loop:
 	ADDQ  DX, BX       // carry each odd run past its end
 	SETCS R12B         // an odd run reached past the chunk
 	MOVBQZX R12B, R12
-	MOVQ  R12, 8(R8)
 	ANDNQ R11, DX, R11 // where even runs end
 	ANDNQ BX, DX, BX   // where odd runs end
 	ANDNQ R11, R10, R11 // even run, odd end: odd length
@@ -133,10 +153,9 @@ escaped:
 	VMOVQ      AX, X2
 	VPCLMULQDQ $0x00, allOnes<>(SB), X2, X2
 	VMOVQ      X2, R9
-	XORQ       0(R8), R9
-	MOVQ       R9, BX
-	SARQ       $63, BX
-	MOVQ       BX, 0(R8)
+	XORQ       R8, R9
+	MOVQ       R9, R8
+	SARQ       $63, R8
 
 	// Control bytes may not be in strings.
 	VPMAXUB   Y0, Y8, Y2
@@ -171,87 +190,56 @@ escaped:
 	SHLQ      $32, R11
 	ORQ       R11, R10
 
-	// R11: bytes of scalars (numbers and words) outside strings; R12 the
+	// R11: bytes of scalars (numbers and words) outside strings; BX the
 	// first byte of each.
 	MOVQ  R10, R11
 	ORQ   BX, R11
 	ORQ   AX, R11
 	ORQ   R9, R11
 	NOTQ  R11
-	MOVQ  R11, R12
-	SHLQ  $1, R12
-	ORQ   16(R8), R12
-	ANDNQ R11, R12, R12
+	MOVQ  R11, BX
+	SHLQ  $1, BX
+	ORQ   R14, BX
+	ANDNQ R11, BX, BX
 	SHRQ  $63, R11
-	MOVQ  R11, 16(R8)
+	MOVQ  R11, R14
 
 	// The chunk's mask: punctuation outside strings, quotes, scalar starts.
 	ANDNQ R10, R9, R10
 	ORQ   AX, R10
-	ORQ   R12, R10
+	ORQ   BX, R10
 	MOVQ  R10, (DI)
 
 	// Escapes: what follows a backslash must be one of "\/bfnrtu, and \u
-	// four hex digits (which may reach into the next chunk).
-	MOVQ 24(R8), R12
-	MOVQ R12, BX
+	// four hex digits (which may reach into the next chunk). Nothing to do
+	// without an escape here or a \u near the end of the last chunk.
+	MOVQ u-8(SP), BX
 	SHRQ $60, BX
 	ORQ  DX, BX
-	MOVQ $0, 24(R8)
 	JZ   utf8
 
+	// Y2, Y3: the high and low nibbles of the first half; Y4, Y5 those of
+	// the second. R10: bytes that may not be escaped; R11: 'u'.
 	VPXOR     Y6, Y6, Y6
 	VPSRLW    $4, Y0, Y2
 	VPAND     nibble<>(SB), Y2, Y2
 	VPAND     nibble<>(SB), Y0, Y3
-	VMOVDQU   escLow<>(SB), Y4
-	VPSHUFB   Y3, Y4, Y4
-	VMOVDQU   escHigh<>(SB), Y5
-	VPSHUFB   Y2, Y5, Y5
-	VPAND     Y4, Y5, Y5
-	VPCMPEQB  Y6, Y5, Y5
-	VPMOVMSKB Y5, R10
-	VMOVDQU   hexLow<>(SB), Y4
-	VPSHUFB   Y3, Y4, Y4
-	VMOVDQU   hexHigh<>(SB), Y5
-	VPSHUFB   Y2, Y5, Y5
-	VPAND     Y4, Y5, Y5
-	VPCMPEQB  Y6, Y5, Y5
-	VPMOVMSKB Y5, BX
-	VPCMPEQB  cu<>(SB), Y0, Y4
-	VPMOVMSKB Y4, R11
-
-	VPSRLW    $4, Y1, Y2
-	VPAND     nibble<>(SB), Y2, Y2
-	VPAND     nibble<>(SB), Y1, Y3
-	VMOVDQU   escLow<>(SB), Y4
-	VPSHUFB   Y3, Y4, Y4
-	VMOVDQU   escHigh<>(SB), Y5
-	VPSHUFB   Y2, Y5, Y5
-	VPAND     Y4, Y5, Y5
-	VPCMPEQB  Y6, Y5, Y5
-	VPMOVMSKB Y5, R9
+	VPSRLW    $4, Y1, Y4
+	VPAND     nibble<>(SB), Y4, Y4
+	VPAND     nibble<>(SB), Y1, Y5
+	NIBBLECLASS(escLow, escHigh, Y3, Y2, R10)
+	NIBBLECLASS(escLow, escHigh, Y5, Y4, R9)
 	SHLQ      $32, R9
 	ORQ       R9, R10
-	VMOVDQU   hexLow<>(SB), Y4
-	VPSHUFB   Y3, Y4, Y4
-	VMOVDQU   hexHigh<>(SB), Y5
-	VPSHUFB   Y2, Y5, Y5
-	VPAND     Y4, Y5, Y5
-	VPCMPEQB  Y6, Y5, Y5
-	VPMOVMSKB Y5, R9
-	SHLQ      $32, R9
-	ORQ       R9, BX
-	VPCMPEQB  cu<>(SB), Y1, Y4
-	VPMOVMSKB Y4, R9
+	VPCMPEQB  cu<>(SB), Y0, Y7
+	VPMOVMSKB Y7, R11
+	VPCMPEQB  cu<>(SB), Y1, Y7
+	VPMOVMSKB Y7, R9
 	SHLQ      $32, R9
 	ORQ       R9, R11
-
-	// R10: bytes that may not be escaped; BX: not hex digits; R11: \u.
-	ANDQ DX, R10
-	ORQ  R10, R13
-	ANDQ DX, R11
-	MOVQ R11, 24(R8)
+	ANDQ      DX, R10
+	ORQ       R10, R13
+	ANDQ      DX, R11
 
 	// R9: the four bytes after each \u, with those of the last chunk's.
 	MOVQ R11, R10
@@ -263,15 +251,24 @@ escaped:
 	ORQ  R10, R9
 	SHLQ $1, R10
 	ORQ  R10, R9
-	SHRQ $60, R12
-	MOVQ R12, AX
+	MOVQ u-8(SP), R10
+	SHRQ $60, R10
+	MOVQ R10, AX
 	SHRQ $1, AX
-	ORQ  AX, R12
+	ORQ  AX, R10
 	SHRQ $1, AX
-	ORQ  AX, R12
+	ORQ  AX, R10
 	SHRQ $1, AX
-	ORQ  AX, R12
-	ORQ  R12, R9
+	ORQ  AX, R10
+	ORQ  R10, R9
+	MOVQ R11, u-8(SP)
+	JZ   utf8 // no \u: no hex digits to check
+
+	// BX: bytes that are not hex digits.
+	NIBBLECLASS(hexLow, hexHigh, Y3, Y2, BX)
+	NIBBLECLASS(hexLow, hexHigh, Y5, Y4, AX)
+	SHLQ $32, AX
+	ORQ  AX, BX
 	ANDQ BX, R9
 	ORQ  R9, R13
 
@@ -303,7 +300,13 @@ next:
 	JNZ  loop
 
 done:
-	VMOVDQU Y14, 32(R8)
+	MOVQ    st+16(FP), AX
+	MOVQ    R8, 0(AX)
+	MOVQ    R12, 8(AX)
+	MOVQ    R14, 16(AX)
+	MOVQ    u-8(SP), BX
+	MOVQ    BX, 24(AX)
+	VMOVDQU Y14, 32(AX)
 	VPTEST  Y15, Y15
 	SETNE   AL
 	TESTQ   R13, R13

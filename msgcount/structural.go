@@ -78,7 +78,37 @@ func pad(p []byte) {
 	}
 }
 
-// runStructural is run by way of stage 1's masks.
+// cursor walks the positions marked in a window's masks.
+type cursor struct {
+	masks []uint64
+	i     int    // the chunk of m
+	m     uint64 // the marks of chunk i not yet walked
+}
+
+// next returns the next marked position, or -1 at the end of the window.
+func (c *cursor) next() int {
+	for c.m == 0 {
+		c.i++
+		if c.i >= len(c.masks) {
+			return -1
+		}
+		c.m = c.masks[c.i]
+	}
+	p := c.i*chunkSize + bits.TrailingZeros64(c.m)
+	c.m &= c.m - 1
+	return p
+}
+
+// Where stage 2 resumes in a new window, besides run's states.
+const (
+	resumeValueString = iota + stString + 1 // before the closing quote of a value
+	resumeKeyString                         // before the closing quote of a key
+)
+
+// runStructural is run by way of stage 1's masks. Each state of run's
+// machine is a label here, so that what follows a token is looked for
+// where the token is read: the closing quote of a string, the colon after
+// a key. A state is saved only at the end of a window.
 func (c *Counter) runStructural() int {
 	if !c.object() {
 		return NotSession
@@ -96,150 +126,203 @@ func (c *Counter) runStructural() int {
 		count      int
 		depth      int
 		inObj      bool
-		st         = stValue
-		isKey      bool // the string being read (st == stString) is a key
-		keyFrom    = -1 // where the top-level key being read starts in the window, or -1
-		keyCarried bool // and its first bytes are in s.key
-		inTok      bool // s.tok goes on in the next window
+		resume     = stValue // where the next window starts
+		keyFrom    = -1      // where the top-level key being read starts in the window, or -1
+		keyCarried bool      // and its first bytes are in s.key
+		inTok      bool      // s.tok goes on in the next window
+		w          []byte
+		last       bool
+		cur        cursor
+		p          int
+		b          byte
 	)
-	for {
-		w, last := c.window()
-		if w == nil {
+
+window:
+	w, last = c.window()
+	if w == nil {
+		return NotSession
+	}
+	if stage1(&w[0], len(w)/chunkSize, &s.s1, &s.masks[0]) {
+		return NotSession
+	}
+	cur = cursor{masks: s.masks[:len(w)/chunkSize], i: -1}
+	if inTok {
+		n, ended, ok := s.tok.feed(w)
+		if !ok || ended && !endsToken[w[n]] {
 			return NotSession
 		}
-		chunks := len(w) / chunkSize
-		if stage1(&w[0], chunks, &s.s1, &s.masks[0]) {
-			return NotSession
-		}
-		if inTok {
-			n, ended, ok := s.tok.feed(w)
-			if !ok || ended && !endsToken[w[n]] {
-				return NotSession
-			}
-			inTok = !ended
-		}
+		inTok = !ended
+	}
+	switch resume {
+	case stValue:
+		goto value
+	case stArrFirst:
+		goto arrFirst
+	case stObjFirst:
+		goto objFirst
+	case stKey:
+		goto key
+	case resumeKeyString:
+		goto keyString
+	case stColon:
+		goto colon
+	case resumeValueString:
+		goto valueString
+	default:
+		goto after
+	}
 
-		for i, m := range s.masks[:chunks] {
-			for ; m != 0; m &= m - 1 {
-				p := i*chunkSize + bits.TrailingZeros64(m)
-				b := w[p]
-
-				if st == stString {
-					// The closing quote: stage 1 marks nothing inside.
-					if !isKey {
-						st = stAfter
-						continue
-					}
-					if keyFrom >= 0 {
-						isMsgKey = s.isMessages(w[keyFrom:p], keyCarried)
-						keyFrom = -1
-					}
-					st = stColon
-					continue
-				}
-
-				if b == '}' || b == ']' {
-					closer := byte(']')
-					if inObj {
-						closer = '}'
-					}
-					if b != closer || depth == 0 || st != stAfter && st != stObjFirst && st != stArrFirst {
-						return NotSession
-					}
-					depth--
-					if depth > 0 {
-						inObj = c.stack[(depth-1)>>6]>>((depth-1)&63)&1 != 0
-					}
-					if depth == 1 && inMsgs {
-						result, inMsgs = count, false
-					}
-					st = stAfter
-					continue
-				}
-
-				switch st {
-				case stAfter:
-					if b != ',' || depth == 0 {
-						return NotSession
-					}
-					if inObj {
-						st = stKey
-					} else {
-						st = stValue
-					}
-					continue
-				case stColon:
-					if b != ':' {
-						return NotSession
-					}
-					st = stValue
-					continue
-				case stObjFirst, stKey:
-					if b != '"' {
-						return NotSession
-					}
-					st, isKey = stString, true
-					if depth == 1 {
-						keyFrom, keyCarried, s.keyN = p+1, false, 0
-					}
-					continue
-				}
-
-				// A value starts at b.
-				if inMsgs && depth == 2 {
-					count++
-				}
-				if depth == 1 && isMsgKey {
-					if b == '[' {
-						inMsgs, count = true, 0
-					} else {
-						result = NotSession
-					}
-				}
-				switch b {
-				case '{', '[':
-					if depth>>6 == len(c.stack) {
-						c.stack = append(c.stack, 0)
-					}
-					inObj = b == '{'
-					if inObj {
-						c.stack[depth>>6] |= 1 << (depth & 63)
-						st = stObjFirst
-					} else {
-						c.stack[depth>>6] &^= 1 << (depth & 63)
-						st = stArrFirst
-					}
-					depth++
-					continue
-				case '"':
-					st, isKey = stString, false
-					continue
-				case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n', 'N', 'I':
-					s.tok.start(b)
-					n, ended, ok := s.tok.feed(w[p:])
-					if !ok || ended && !endsToken[w[p+n]] {
-						return NotSession
-					}
-					inTok = !ended
-				default:
-					return NotSession
-				}
-				st = stAfter
-			}
-		}
-
-		if keyFrom >= 0 {
-			// The key goes on in the next window.
-			s.appendKey(w[keyFrom:])
-			keyFrom, keyCarried = 0, true
-		}
-		if last {
-			if depth == 0 && st == stAfter && !inTok {
-				return result
-			}
-			return NotSession
+value: // a value must come
+	if p = cur.next(); p < 0 {
+		resume = stValue
+		goto end
+	}
+	b = w[p]
+valueAt:
+	if inMsgs && depth == 2 {
+		count++
+	}
+	if depth == 1 && isMsgKey {
+		if b == '[' {
+			inMsgs, count = true, 0
+		} else {
+			result = NotSession
 		}
 	}
+	switch b {
+	case '"':
+		goto valueString
+	case '{', '[':
+		if depth>>6 == len(c.stack) {
+			c.stack = append(c.stack, 0)
+		}
+		inObj = b == '{'
+		depth++
+		if inObj {
+			c.stack[(depth-1)>>6] |= 1 << ((depth - 1) & 63)
+			goto objFirst
+		}
+		c.stack[(depth-1)>>6] &^= 1 << ((depth - 1) & 63)
+		goto arrFirst
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n', 'N', 'I':
+		s.tok.start(b)
+		n, ended, ok := s.tok.feed(w[p:])
+		if !ok || ended && !endsToken[w[p+n]] {
+			return NotSession
+		}
+		inTok = !ended
+		goto after
+	}
+	return NotSession
+
+valueString: // the closing quote: stage 1 marks nothing in a string
+	if p = cur.next(); p < 0 {
+		resume = resumeValueString
+		goto end
+	}
+
+after: // a value has been read: ',', a closing bracket, or the end
+	if p = cur.next(); p < 0 {
+		resume = stAfter
+		goto end
+	}
+	switch b = w[p]; b {
+	case ',':
+		if depth == 0 {
+			return NotSession
+		}
+		if inObj {
+			goto key
+		}
+		goto value
+	case '}':
+		if inObj && depth > 0 {
+			goto pop
+		}
+	case ']':
+		if !inObj && depth > 0 {
+			goto pop
+		}
+	}
+	return NotSession
+
+pop: // the innermost container closes
+	depth--
+	if depth > 0 {
+		inObj = c.stack[(depth-1)>>6]>>((depth-1)&63)&1 != 0
+	}
+	if depth == 1 && inMsgs {
+		result, inMsgs = count, false
+	}
+	goto after
+
+arrFirst: // just after '[': a value or ']'
+	if p = cur.next(); p < 0 {
+		resume = stArrFirst
+		goto end
+	}
+	if b = w[p]; b == ']' {
+		goto pop
+	}
+	goto valueAt
+
+objFirst: // just after '{': a key or '}'
+	if p = cur.next(); p < 0 {
+		resume = stObjFirst
+		goto end
+	}
+	if b = w[p]; b == '}' {
+		goto pop
+	}
+	goto keyAt
+
+key: // just after ',' in an object: a key
+	if p = cur.next(); p < 0 {
+		resume = stKey
+		goto end
+	}
+	b = w[p]
+keyAt:
+	if b != '"' {
+		return NotSession
+	}
+	if depth == 1 {
+		keyFrom, keyCarried, s.keyN = p+1, false, 0
+	}
+
+keyString: // the key's closing quote
+	if p = cur.next(); p < 0 {
+		resume = resumeKeyString
+		goto end
+	}
+	if keyFrom >= 0 {
+		isMsgKey = s.isMessages(w[keyFrom:p], keyCarried)
+		keyFrom = -1
+	}
+
+colon:
+	if p = cur.next(); p < 0 {
+		resume = stColon
+		goto end
+	}
+	if w[p] != ':' {
+		return NotSession
+	}
+	goto value
+
+end:
+	if keyFrom >= 0 {
+		// The key goes on in the next window.
+		s.appendKey(w[keyFrom:])
+		keyFrom, keyCarried = 0, true
+	}
+	if !last {
+		goto window
+	}
+	if depth == 0 && resume == stAfter && !inTok {
+		return result
+	}
+	return NotSession
 }
 
 // appendKey keeps b, more of a top-level key, unless the key is already
@@ -333,12 +416,10 @@ func (t *token) feed(p []byte) (n int, ended, ok bool) {
 		}
 		return n, n < len(p), true
 	}
-	for ; n < len(p); n++ {
-		b := p[n]
-		isDigit := b >= '0' && b <= '9'
+	for n < len(p) {
 		switch t.state {
 		case nStart: // the caller saw '-' or a digit
-			switch b {
+			switch p[n] {
 			case '-':
 				t.state = nSign
 			case '0':
@@ -346,27 +427,33 @@ func (t *token) feed(p []byte) (n int, ended, ok bool) {
 			default:
 				t.state, t.digits = nInt, 1
 			}
+			n++
 		case nSign:
-			if b == 'I' {
+			if p[n] == 'I' {
 				t.word, t.n = "-Infinity", 2
 				m, ended, ok := t.feed(p[n+1:])
 				return n + 1 + m, ended, ok
 			}
-			if !isDigit {
+			if !isDigit(p[n]) {
 				return n, true, false
 			}
 			t.state, t.digits = nInt, 1
-			if b == '0' {
+			if p[n] == '0' {
 				t.state = nZero
 			}
+			n++
 		case nInt:
-			if isDigit {
-				t.digits++
-				continue
+			j := n
+			for j < len(p) && isDigit(p[j]) {
+				j++
+			}
+			t.digits += j - n
+			if n = j; n == len(p) {
+				return n, false, true
 			}
 			fallthrough
 		case nZero:
-			switch b {
+			switch p[n] {
 			case '.':
 				t.state = nDot
 			case 'e', 'E':
@@ -374,35 +461,49 @@ func (t *token) feed(p []byte) (n int, ended, ok bool) {
 			default:
 				return n, true, t.digits <= maxIntDigits
 			}
+			n++
 		case nDot:
-			if !isDigit {
+			if !isDigit(p[n]) {
 				return n, true, false
 			}
 			t.state = nFrac
+			n++
 		case nFrac:
-			switch {
-			case isDigit:
-			case b == 'e' || b == 'E':
-				t.state = nE
-			default:
+			for n < len(p) && isDigit(p[n]) {
+				n++
+			}
+			if n == len(p) {
+				return n, false, true
+			}
+			if p[n] != 'e' && p[n] != 'E' {
 				return n, true, true
 			}
+			t.state = nE
+			n++
 		case nE:
-			if b == '+' || b == '-' {
+			if p[n] == '+' || p[n] == '-' {
 				t.state = nESign
+				n++
 				continue
 			}
 			fallthrough
 		case nESign:
-			if !isDigit {
+			if !isDigit(p[n]) {
 				return n, true, false
 			}
 			t.state = nExp
+			n++
 		case nExp:
-			if !isDigit {
-				return n, true, true
+			for n < len(p) && isDigit(p[n]) {
+				n++
 			}
+			if n == len(p) {
+				return n, false, true
+			}
+			return n, true, true
 		}
 	}
 	return n, false, true
 }
+
+func isDigit(b byte) bool { return b-'0' < 10 }
