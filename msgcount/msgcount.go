@@ -14,6 +14,14 @@
 // Memory does not grow with the size of the document: reading goes through
 // a fixed buffer, and the only thing that grows is the nesting stack, at one
 // bit per level. Nothing recurses.
+//
+// There are two counters with the same answers. On amd64 CPUs with AVX2,
+// Count and CountBytes use a structural counter: stage 1, in assembly,
+// classifies 64 bytes at a time into a mask of the positions that matter
+// and validates strings, escapes and UTF-8 by blocks; stage 2 walks only
+// those positions. Everywhere else, and when built with the purego tag,
+// they read a byte at a time; that counter is also the oracle the
+// structural one is fuzzed against (FuzzStructural).
 package msgcount
 
 import (
