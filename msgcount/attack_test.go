@@ -139,7 +139,7 @@ func TestAttackReadErrorAfterChunkWithBadUTF8(t *testing.T) {
 	}
 }
 
-// atWindowEnd builds documents with tok placed so that it starts k bytes
+// windowDocs builds documents with tok placed so that it starts k bytes
 // before byte 64 KiB of the document, for every k from -2 to len(tok)+2,
 // led by whitespace, by a long string, or as a top-level key (tok then
 // being a key body).
