@@ -60,10 +60,14 @@ var pool = sync.Pool{New: func() any { return new(Counter) }}
 // Count reads the document from r and returns the number of elements of its
 // top-level "messages" array, or NotSession.
 //
-// Count stops reading as soon as the answer is known to be NotSession (for
-// instance when the first byte other than whitespace is not '{', or at the
-// first syntax error), so r may be left unread past that point. Otherwise it
-// reads r until io.EOF.
+// Count stops reading soon after the answer is known to be NotSession, so r
+// may be left unread past that point: when the first byte other than
+// whitespace is not '{', at once; at a later syntax error, at once when
+// reading a byte at a time, and at the end of the 64-byte chunk holding it
+// with the structural counter (which reads, and waits for, whole chunks
+// before it judges them). Otherwise it reads r until io.EOF. So when r fails
+// or stalls within a chunk of a syntax error, whether err is reported can
+// differ between the two counters; the count cannot.
 //
 // err is non-nil only when reading r fails (any error from r other than
 // io.EOF, including io.ErrUnexpectedEOF), in which case the count must not
