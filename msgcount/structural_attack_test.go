@@ -374,12 +374,8 @@ func TestAttackNoAllocs(t *testing.T) {
 			c.Count(r)
 		}
 	})
-	require.Zero(t, allocs)
-	allocs = testing.AllocsPerRun(10, func() {
-		for _, d := range docs {
-			msgcount.CountBytes(d)
-		}
-	})
+	// (Not the package-level functions: their sync.Pool may drop a Counter
+	// at any time, and does so at random under the race detector.)
 	require.Zero(t, allocs)
 }
 
