@@ -219,7 +219,6 @@ const (
 	stKey             // just after ',' in an object: a key
 	stColon           // just after a key: ':'
 	stAfter           // just after a value: ',' or the closing bracket, or the end
-	stString          // in a string (the structural counter only)
 )
 
 // object skips the whitespace before the document's first token and

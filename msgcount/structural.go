@@ -101,8 +101,8 @@ func (c *cursor) next() int {
 
 // Where stage 2 resumes in a new window, besides run's states.
 const (
-	resumeValueString = iota + stString + 1 // before the closing quote of a value
-	resumeKeyString                         // before the closing quote of a key
+	resumeValueString = iota + stAfter + 1 // before the closing quote of a value
+	resumeKeyString                        // before the closing quote of a key
 )
 
 // runStructural is run by way of stage 1's masks. Each state of run's

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/c0fe5641/sessionrecovery/msgcount"
 )
@@ -101,74 +100,48 @@ func floorStore(dir string, n int, all bool) (jobResult, error) {
 	// A unit of work is a session with its backup, or, with all, any other
 	// file read alone.
 	type unit struct{ live, bak string }
-	units := make(chan unit)
-	var (
-		mu       sync.Mutex
-		res      jobResult
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range n {
-		wg.Go(func() {
-			buf := make([]byte, readBufSize)
-			var r jobResult
-			for u := range units {
-				err := func() error {
-					nb, err := readFile(filepath.Join(dir, u.live), buf)
-					r.Files++
-					r.Bytes += nb
-					if err != nil || u.bak == "" {
-						return err
-					}
-					if !restore[strings.TrimSuffix(u.live, ".json")] {
-						nb, err := readFile(filepath.Join(dir, u.bak), buf)
-						r.Files++
-						r.Bytes += nb
-						return err
-					}
-					b, err := os.ReadFile(filepath.Join(dir, u.bak))
-					r.Files++
-					r.Bytes += int64(len(b))
-					if err != nil {
-						return err
-					}
-					if err := durableReplace(dir, u.live, b, syncer); err != nil {
-						return err
-					}
-					r.Restored++
-					return nil
-				}()
-				if err != nil {
-					mu.Lock()
-					firstErr = cmpErr(firstErr, err)
-					mu.Unlock()
-				}
-			}
-			mu.Lock()
-			res.Files += r.Files
-			res.Bytes += r.Bytes
-			res.Restored += r.Restored
-			mu.Unlock()
-		})
-	}
 	have := map[string]bool{}
 	for _, name := range names {
 		have[name] = true
 	}
-	for _, name := range names {
-		switch {
-		case strings.HasSuffix(name, ".json") && have[name+".bak"]:
-			units <- unit{live: name, bak: name + ".bak"}
-		case strings.HasSuffix(name, ".json.bak") && have[strings.TrimSuffix(name, ".bak")]:
-			// read with its session
-		case all:
-			units <- unit{live: name}
+	res, err := pool(n, func(units chan<- unit) {
+		for _, name := range names {
+			switch {
+			case strings.HasSuffix(name, ".json") && have[name+".bak"]:
+				units <- unit{live: name, bak: name + ".bak"}
+			case strings.HasSuffix(name, ".json.bak") && have[strings.TrimSuffix(name, ".bak")]:
+				// read with its session
+			case all:
+				units <- unit{live: name}
+			}
 		}
-	}
-	close(units)
-	wg.Wait()
+	}, func(u unit, buf []byte, r *jobResult) error {
+		nb, err := readFile(filepath.Join(dir, u.live), buf)
+		r.Files++
+		r.Bytes += nb
+		if err != nil || u.bak == "" {
+			return err
+		}
+		if !restore[strings.TrimSuffix(u.live, ".json")] {
+			nb, err := readFile(filepath.Join(dir, u.bak), buf)
+			r.Files++
+			r.Bytes += nb
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join(dir, u.bak))
+		r.Files++
+		r.Bytes += int64(len(b))
+		if err != nil {
+			return err
+		}
+		if err := durableReplace(dir, u.live, b, syncer); err != nil {
+			return err
+		}
+		r.Restored++
+		return nil
+	})
 	res.Scanned = len(restore) // for the report; not a count
-	return res, firstErr
+	return res, err
 }
 
 // durableReplace writes b to a new file beside name, syncs it, renames it

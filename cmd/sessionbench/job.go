@@ -176,7 +176,25 @@ func readStore(dir string, n int) (jobResult, error) {
 	if err != nil {
 		return jobResult{}, err
 	}
-	names := make(chan string)
+	return pool(n, func(units chan<- string) {
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				units <- e.Name()
+			}
+		}
+	}, func(name string, buf []byte, r *jobResult) error {
+		nb, err := readFile(filepath.Join(dir, name), buf)
+		r.Files++
+		r.Bytes += nb
+		return err
+	})
+}
+
+// pool runs work on every unit feed sends, n at a time, each worker with
+// its own reused read buffer and its own tally, and returns the tallies
+// summed and the first error.
+func pool[U any](n int, feed func(chan<- U), work func(u U, buf []byte, r *jobResult) error) (jobResult, error) {
+	units := make(chan U)
 	var (
 		mu       sync.Mutex
 		res      jobResult
@@ -186,30 +204,23 @@ func readStore(dir string, n int) (jobResult, error) {
 	for range n {
 		wg.Go(func() {
 			buf := make([]byte, readBufSize)
-			var files int
-			var bytes int64
-			for name := range names {
-				nb, err := readFile(filepath.Join(dir, name), buf)
-				files++
-				bytes += nb
-				if err != nil {
+			var r jobResult
+			for u := range units {
+				if err := work(u, buf, &r); err != nil {
 					mu.Lock()
 					firstErr = cmpErr(firstErr, err)
 					mu.Unlock()
 				}
 			}
 			mu.Lock()
-			res.Files += files
-			res.Bytes += bytes
+			res.Files += r.Files
+			res.Bytes += r.Bytes
+			res.Restored += r.Restored
 			mu.Unlock()
 		})
 	}
-	for _, e := range ents {
-		if e.Type().IsRegular() {
-			names <- e.Name()
-		}
-	}
-	close(names)
+	feed(units)
+	close(units)
 	wg.Wait()
 	return res, firstErr
 }
