@@ -67,7 +67,7 @@ func (d *delivery) run() {
 }
 
 // deliver counts st in the report and the progress, and hands it on: to
-// OnStatus (or Report.Details) for a session, to Report.Orphans for an
+// OnStatus (or Report.Details) for a session, to Report.Orphans (and OnOrphan) for an
 // orphan, then the new total to Progress.
 func (d *delivery) deliver(st Status, orphan bool) {
 	r, p := &d.report, &d.progress
@@ -84,6 +84,9 @@ func (d *delivery) deliver(st Status, orphan bool) {
 		r.Orphans = append(r.Orphans, st)
 		if st.Restored {
 			r.OrphansRestored++
+		}
+		if d.opts.OnOrphan != nil {
+			d.opts.OnOrphan(st)
 		}
 	default:
 		r.Scanned++

@@ -50,7 +50,14 @@ type Store struct {
 	cond Conditions
 }
 
-var _ store.Writer = (*Store)(nil)
+var (
+	_ store.Writer = (*Store)(nil)
+	_ store.Remote = (*Store)(nil)
+)
+
+// Remote implements store.Remote: a bucket is reached over a network (an
+// in-memory bucket says so too, which costs only idle workers).
+func (s *Store) Remote() bool { return true }
 
 // Option configures a Store.
 type Option func(*Store)
