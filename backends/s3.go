@@ -94,6 +94,16 @@ func (l awsLogger) Logf(c logging.Classification, format string, v ...any) {
 	l.log.Log(context.Background(), level, "AWS SDK: "+fmt.Sprintf(format, v...), "sdk", "aws")
 }
 
+// s3MaxAttempts is how many times the SDK tries one request that fails
+// in a way worth retrying: a 503 SlowDown (S3 throttling a prefix), a 500,
+// a dropped connection. The SDK's default, 3, loses a request to
+// throttling often enough at a million requests (about one in a thousand
+// when a tenth are throttled); at 10, with its exponential backoff (up to
+// 20 s between tries, with jitter), throttling slows a run down instead
+// of failing sessions. Retries spend no request budget of their own: each
+// try that fails was answered with an error, not served.
+const s3MaxAttempts = 10
+
 // awsConfig loads the AWS configuration for the query parameters of an
 // s3:// URL that gocloud reads into its configuration (region, endpoint,
 // profile, hostname_immutable, dualstack, fips, rate_limiter_capacity,
@@ -167,7 +177,10 @@ func awsConfig(ctx context.Context, q url.Values, log logging.Logger) (awssdk.Co
 		}
 	}
 	opts = append(opts, awsconfig.WithRetryer(func() awssdk.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.RateLimiter = limiter })
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.RateLimiter = limiter
+			o.MaxAttempts = s3MaxAttempts
+		})
 	}))
 	if role != "" {
 		// The role is assumed with the credentials the rest would give.

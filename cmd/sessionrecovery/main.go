@@ -239,7 +239,7 @@ func newRoot(e *env) *cobra.Command {
 	root.CompletionOptions.HiddenDefaultCmd = false
 	e.logFlags(root.PersistentFlags())
 	completeLogFlags(root)
-	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newUndoCmd(e), newVersionCmd(e))
+	root.AddCommand(newScanCmd(e), newRecoverCmd(e), newInspectCmd(e), newPruneCmd(e), newUndoCmd(e), newMergeReportsCmd(e), newVersionCmd(e))
 	strictCompletion(root, e)
 	return root
 }

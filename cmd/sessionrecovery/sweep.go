@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,16 +24,20 @@ type reportFlags struct {
 	noProgress  bool
 	quiet       bool
 	diff        bool
+	shard       string
+	resume      string
 }
 
 func (f *reportFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON on stdout, and nothing else there")
 	fs.BoolVar(&f.countAll, "count-all", false, "also read sessions that have no backup, to report their message counts (the report then equals the Python module's)")
-	fs.IntVar(&f.concurrency, "concurrency", recovery.DefaultConcurrency, fmt.Sprintf("handle at most `N` sessions at once (1 to %d)", recovery.MaxConcurrency))
+	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("handle at most `N` sessions at once, 1 to %d (default %d for a directory, %d for a bucket, whose requests wait on the network)", recovery.MaxConcurrency, recovery.DefaultConcurrency, recovery.DefaultRemoteConcurrency))
 	fs.BoolVar(&f.verbose, "verbose", false, "list every session in the table, not only those restored, to restore, or failed")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "show no running count on stderr (it shows only on a terminal)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "show no running count and no notices on stderr; warnings and errors still show")
 	diffFlag(fs, &f.diff)
+	fs.StringVar(&f.shard, "shard", "", "handle only part `K/N` of the sessions (those whose id hashes to K of N), so that N machines share one run: K is a number from 0 to N-1 or the name of an environment variable holding it, such as JOB_COMPLETION_INDEX; merge-reports joins the shards' --json reports")
+	fs.StringVar(&f.resume, "resume", "", "record each session handled in the journal `FILE`, and, if FILE holds the journal of an earlier run of the same command, continue that run: what it finished is reported from FILE, not read again")
 }
 
 // diffFlag is --diff, of scan, recover and inspect.
@@ -46,7 +52,7 @@ func newScanCmd(e *env) *cobra.Command {
 		Short: "report what recover would do; change nothing",
 		Long:  "Report the sessions whose backup has more messages than the live file,\nand what recover would do. Nothing is changed.",
 		RunE: func(c *cobra.Command, args []string) error {
-			sw := sweep{e: e, cmd: "scan", flags: &f, dryRun: true}
+			sw := sweep{e: e, cmd: "scan", flags: &f, dryRun: true, concurrencySet: c.Flags().Changed("concurrency"), shardSet: c.Flags().Changed("shard")}
 			return exitWith(sw.run(c.Context(), args))
 		},
 		ValidArgsFunction: completeLocation,
@@ -70,7 +76,7 @@ func newRecoverCmd(e *env) *cobra.Command {
 		Long:  "Restore every session whose backup has more messages than the live file\n(or only the session --session names). The replaced bytes are kept as\n<id>.json.replaced; backups are never changed.",
 		RunE: func(c *cobra.Command, args []string) error {
 			if !c.Flags().Changed("session") { // --session "" is an empty id, refused below
-				sw := sweep{e: e, cmd: "recover", flags: &f, dryRun: dryRun, merge: merge, restoreOrphans: restoreOrphans, lockTimeout: lockTimeout}
+				sw := sweep{e: e, cmd: "recover", flags: &f, dryRun: dryRun, merge: merge, restoreOrphans: restoreOrphans, lockTimeout: lockTimeout, concurrencySet: c.Flags().Changed("concurrency"), shardSet: c.Flags().Changed("shard")}
 				return exitWith(sw.run(c.Context(), args))
 			}
 			if name := notForOneSession(c); name != "" {
@@ -114,6 +120,8 @@ type sweep struct {
 	e              *env
 	cmd            string
 	flags          *reportFlags
+	concurrencySet bool // --concurrency was given
+	shardSet       bool // --shard was given
 	dryRun         bool
 	merge          bool
 	restoreOrphans bool
@@ -122,14 +130,28 @@ type sweep struct {
 
 func (sw *sweep) run(ctx context.Context, args []string) int {
 	e, f, cmd := sw.e, sw.flags, sw.cmd
-	if f.concurrency < 1 || f.concurrency > recovery.MaxConcurrency {
+	if sw.concurrencySet && (f.concurrency < 1 || f.concurrency > recovery.MaxConcurrency) {
 		return usageError(e.stderr, cmd, "--concurrency must be between 1 and %d, got %d", recovery.MaxConcurrency, f.concurrency)
+	}
+	var shard recovery.Shard
+	if sw.shardSet {
+		var err error
+		if shard, err = parseShard(f.shard, os.Getenv); err != nil {
+			return usageError(e.stderr, cmd, "%v", err)
+		}
 	}
 	s, code := openLocation(ctx, e, cmd, args, f.quiet, sw.lockTimeout)
 	if code != exitOK {
 		return code
 	}
 	defer s.close()
+	var jr *journal
+	if f.resume != "" {
+		var err error
+		if jr, err = openJournal(f.resume, sw.journalHeader(s.location)); err != nil {
+			return usageError(e.stderr, cmd, "%v", err)
+		}
+	}
 	prog := newProgress(e.stderr, sw.dryRun, !f.noProgress && !f.quiet)
 	// The report streams out as sessions finish, so memory stays flat
 	// however large the store.
@@ -155,22 +177,40 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 			unhandled++
 		}
 	}
-	report, err := recovery.RecoverAll(ctx, s.store, recovery.Options{
+	opts := recovery.Options{
 		DryRun:         sw.dryRun,
 		CountAll:       f.countAll,
 		RestoreOrphans: sw.restoreOrphans,
 		Diff:           f.diff,
 		Merge:          sw.merge,
 		Concurrency:    f.concurrency,
+		Shard:          shard,
 		Progress:       prog.update,
 		OnStatus: func(st recovery.Status) {
 			cut(st)
 			out(st)
 		},
-	})
+	}
+	if jr != nil {
+		if code := sw.withJournal(jr, &opts, out, prog); code != exitOK {
+			jr.close()
+			return code
+		}
+	}
+	report, err := recovery.RecoverAll(ctx, s.store, opts)
 	if report != nil {
 		for _, st := range report.Orphans {
 			cut(st)
+		}
+	}
+	if jr != nil {
+		jr.flushHeld()
+		jr.merge(report)
+		if jerr := jr.close(); jerr != nil {
+			s.log.Error(jerr.Error() + ": a run continued from it may handle again sessions this run finished")
+			if err == nil {
+				err = jerr
+			}
 		}
 	}
 	prog.clear()
@@ -207,6 +247,50 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 	}
 	if report.Errors > 0 {
 		return exitErrors
+	}
+	return exitOK
+}
+
+// journalHeader names the run a --resume journal belongs to: the command,
+// the location, and the flags that change what is reported.
+func (sw *sweep) journalHeader(location string) journalHeader {
+	f := sw.flags
+	var flags []string
+	for _, fl := range []struct {
+		on   bool
+		name string
+	}{{sw.dryRun, "--dry-run"}, {f.countAll, "--count-all"}, {f.diff, "--diff"}, {sw.merge, "--merge"}, {sw.restoreOrphans, "--restore-orphans"}} {
+		if fl.on {
+			flags = append(flags, fl.name)
+		}
+	}
+	if f.shard != "" {
+		sh, _ := parseShard(f.shard, os.Getenv)
+		flags = append(flags, "--shard="+sh.String())
+	}
+	return journalHeader{Command: sw.cmd, Location: backends.Redact(location), Flags: strings.Join(flags, " ")}
+}
+
+// withJournal makes the run continue the journal's: what it finished is
+// handed on first (the sessions reported in order) or at its turn (those
+// finished out of order), and every status this run reports is recorded.
+func (sw *sweep) withJournal(jr *journal, opts *recovery.Options, out func(recovery.Status), prog *progress) int {
+	if err := jr.start(out); err != nil {
+		sw.e.stderr.Write([]byte("sessionrecovery " + sw.cmd + ": --resume " + jr.name + ": " + err.Error() + "\n"))
+		return exitErrors
+	}
+	opts.After = jr.pos
+	// From now on the held statuses, and this run's, go where this run's
+	// would have gone without a journal.
+	jr.replay = opts.OnStatus
+	opts.OnStatus = func(st recovery.Status) {
+		jr.record(st, false)
+		jr.next(st)
+	}
+	opts.OnOrphan = func(st recovery.Status) { jr.record(st, true) }
+	base := jr.progress
+	opts.Progress = func(p recovery.Progress) {
+		prog.update(recovery.Progress{Handled: base.Handled + p.Handled, Restored: base.Restored + p.Restored, Errors: base.Errors + p.Errors})
 	}
 	return exitOK
 }
