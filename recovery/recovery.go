@@ -131,6 +131,13 @@ type Options struct {
 	// OnOrphan, if set, receives every orphan's Status as its turn comes,
 	// as OnStatus does a session's; Report.Orphans has them all the same.
 	OnOrphan func(Status)
+	// OnFinish, if set, is called by the worker that handled a session or
+	// orphan as soon as it is finished, before its turn in the report
+	// comes: from many goroutines at once, concurrently with the other
+	// callbacks, and holding back that worker. It is for a record of what
+	// a run changed that must not wait for the report's order, such as a
+	// journal (the command's --resume) noting each restore as it is made.
+	OnFinish func(st Status, orphan bool)
 	// Shard, if its Count is above 1, restricts the run to one part of the
 	// store's sessions (see Shard): the others are neither read nor
 	// reported.
@@ -250,7 +257,11 @@ func (c *crew) hand(ctx context.Context, t task) bool {
 		c.wg.Go(func() {
 			w := worker{s: c.s, opts: c.opts}
 			for t := range c.tasks {
-				t.sl.finish(w.handle(ctx, t.j))
+				st := w.handle(ctx, t.j)
+				if c.opts.OnFinish != nil {
+					c.opts.OnFinish(st, t.j.orphan())
+				}
+				t.sl.finish(st)
 			}
 		})
 	}

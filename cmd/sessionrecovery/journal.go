@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/c0fe5641/sessionrecovery/recovery"
 )
@@ -45,6 +46,11 @@ type journalEntry struct {
 	Orphan bool `json:"orphan,omitempty"`
 	// Cut marks a status that the end of the run cut short: not finished.
 	Cut bool `json:"cut,omitempty"`
+	// Early marks a status written as soon as its session was finished,
+	// before its turn in the report: one that wrote to the store (a
+	// restore, a kept copy), so that a run killed before that turn does
+	// not make it again. Its turn writes it once more, without Early.
+	Early bool `json:"early,omitempty"`
 	// ID is the session id's bytes (base64 in JSON: an id is any bytes).
 	ID        []byte          `json:"id"`
 	Preserved []byte          `json:"preserved,omitempty"`
@@ -55,7 +61,8 @@ type journalEntry struct {
 type journal struct {
 	f    *os.File
 	name string
-	err  error // the first write error
+	mu   sync.Mutex // held by a write, made from many goroutines
+	err  error      // the first write error
 
 	// From the earlier run:
 	pos      recovery.Position
@@ -122,6 +129,11 @@ func (j *journal) load(hdr journalHeader) error {
 	}
 	off = int64(len(line))
 	inOrder := true
+	type entryKey struct {
+		orphan bool
+		id     string
+	}
+	early := map[entryKey]journalEntry{} // not yet met in order
 	for n := 2; ; n++ {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
@@ -144,6 +156,11 @@ func (j *journal) load(hdr journalHeader) error {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		off += int64(len(line))
+		if e.Early {
+			early[entryKey{e.Orphan, string(e.ID)}] = e
+			continue
+		}
+		delete(early, entryKey{e.Orphan, string(e.ID)})
 		switch {
 		case e.Cut:
 			inOrder = false
@@ -156,6 +173,19 @@ func (j *journal) load(hdr journalHeader) error {
 			if !e.Orphan {
 				j.finished = append(j.finished, e)
 			}
+		}
+		j.count(st, e.Orphan)
+	}
+	// Finished, and written to the store, but never reported in order: the
+	// run was killed between the two.
+	for _, e := range early {
+		st, err := e.status()
+		if err != nil {
+			return err
+		}
+		j.pos.Finish(st, e.Orphan)
+		if !e.Orphan {
+			j.finished = append(j.finished, e)
 		}
 		j.count(st, e.Orphan)
 	}
@@ -226,7 +256,8 @@ func (j *journal) start(out func(recovery.Status)) error {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err
 		}
-		if e.Orphan || e.Cut {
+		// An early entry is met again in order, or is held.
+		if e.Orphan || e.Cut || e.Early {
 			continue
 		}
 		st, err := e.status()
@@ -263,8 +294,20 @@ func (j *journal) flushHeld() {
 	j.held = nil
 }
 
+// recordEarly appends st to the journal as soon as its session is
+// finished, if it wrote to the store; it is an Options.OnFinish.
+func (j *journal) recordEarly(st recovery.Status, orphan bool) {
+	if st.Restored || st.PreservedKey != "" {
+		j.write(st, orphan, true)
+	}
+}
+
 // record appends st, reported by this run, to the journal.
-func (j *journal) record(st recovery.Status, orphan bool) {
+func (j *journal) record(st recovery.Status, orphan bool) { j.write(st, orphan, false) }
+
+func (j *journal) write(st recovery.Status, orphan, early bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if j.err != nil {
 		return
 	}
@@ -274,6 +317,7 @@ func (j *journal) record(st recovery.Status, orphan bool) {
 		line, err = json.Marshal(journalEntry{
 			Orphan:    orphan,
 			Cut:       errors.Is(st.Err, context.Canceled),
+			Early:     early,
 			ID:        []byte(st.SessionID),
 			Preserved: []byte(st.PreservedKey),
 			Status:    status,
@@ -302,6 +346,8 @@ func (j *journal) merge(r *recovery.Report) {
 // close syncs and closes the journal, and returns the first error met
 // writing it.
 func (j *journal) close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	err := j.err
 	if serr := j.f.Sync(); err == nil && serr != nil {
 		err = fmt.Errorf("sync the journal %s: %w", j.name, serr)

@@ -89,6 +89,7 @@ Usage:
                                                    put back what the last restore replaced
   sessionrecovery prune --older-than D [--yes] LOCATION
                                                    list, or delete, kept copies older than D
+  sessionrecovery merge-reports FILE...            join the --json reports of a run's shards
   sessionrecovery completion bash|zsh|fish|powershell
                                                    print a shell completion script
   sessionrecovery version                          print the build's version (also --version)
@@ -123,6 +124,7 @@ Examples:
   sessionrecovery scan 's3://my-bucket?region=eu-west-1&prefix=sessions/'
   sessionrecovery inspect ./sessions 20240101_abc
   sessionrecovery prune --older-than 720h ./sessions
+  sessionrecovery recover --shard 2/8 --resume journal-2 --json 's3://my-bucket' > report-2.json
 
 Exit status: 0 the run completed without errors; 1 some session had an error
 (left as it was unless its outcome says otherwise) or the run was cut short;

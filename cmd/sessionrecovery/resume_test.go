@@ -21,9 +21,16 @@ import (
 func genStore(t *testing.T, sessions int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "store")
+	genStoreAt(t, dir, sessions)
+	return dir
+}
+
+// genStoreAt writes it into dir, after removing what dir holds.
+func genStoreAt(t *testing.T, dir string, sessions int) {
+	t.Helper()
+	require.NoError(t, os.RemoveAll(dir))
 	_, err := sessiongen.Write(dir, sessiongen.Shape{Sessions: sessions, BackupShare: 0.3, ShrunkShare: 0.3, MedianBytes: 1500, Sigma: 0.5, Seed: 4})
 	require.NoError(t, err)
-	return dir
 }
 
 // cancelOnWrite cancels a run at its first write to stdout: the report
@@ -49,9 +56,11 @@ func journalEntries(t *testing.T, name string) (finished, cut map[string]int) {
 	for _, l := range lines[1:] {
 		var e journalEntry
 		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
-		if e.Cut {
+		switch {
+		case e.Early: // written again at its turn
+		case e.Cut:
 			cut[string(e.ID)]++
-		} else {
+		default:
 			finished[string(e.ID)]++
 		}
 	}
@@ -97,6 +106,55 @@ func TestResumedRunEqualsOneRun(t *testing.T) {
 			assert.Equal(t, finished, finishedAgain)
 		})
 	}
+}
+
+// A run killed after a restore, before the restore's turn in the report,
+// has the restore in its journal all the same: the continued run reports
+// it and does not make it again.
+func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
+	one := genStore(t, 400)
+	code, want, errOut := cli(t, "recover", "--json", one)
+	require.Equal(t, exitOK, code, errOut)
+
+	dir := genStore(t, 400)
+	jname := filepath.Join(t.TempDir(), "journal")
+	code, _, errOut = cli(t, "recover", "--json", "--resume", jname, dir)
+	require.Equal(t, exitOK, code, errOut)
+	b, err := os.ReadFile(jname)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(b), "\n")
+	// Cut the journal just after the tenth restore's early line, as a
+	// kill there leaves it.
+	early := 0
+	for i, l := range lines {
+		if strings.Contains(l, `"early":true`) {
+			if early++; early == 10 {
+				lines = lines[:i+1]
+				break
+			}
+		}
+	}
+	require.Equal(t, 10, early)
+	require.NoError(t, os.WriteFile(jname, []byte(strings.Join(lines, "")), 0o600))
+	// The store as the killed run left it: a fresh copy with the restores
+	// the kept lines record, as the run made them.
+	genStoreAt(t, dir, 400)
+	for _, l := range lines[1:] {
+		var e journalEntry
+		require.NoError(t, json.Unmarshal([]byte(l), &e))
+		if !e.Early {
+			continue
+		}
+		for _, name := range []string{string(e.ID) + ".json", string(e.Preserved)} {
+			b, err := os.ReadFile(filepath.Join(one, name))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+		}
+	}
+	code, got, errOut := cli(t, "recover", "--json", "--resume", jname, dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, want, got)
+	assert.Equal(t, snapshot(t, one), snapshot(t, dir), "no restore made twice (a second would keep a .replaced.2)")
 }
 
 func TestResumeRefusesAnotherRunsJournal(t *testing.T) {

@@ -288,6 +288,7 @@ func (sw *sweep) withJournal(jr *journal, opts *recovery.Options, out func(recov
 		jr.next(st)
 	}
 	opts.OnOrphan = func(st recovery.Status) { jr.record(st, true) }
+	opts.OnFinish = jr.recordEarly
 	base := jr.progress
 	opts.Progress = func(p recovery.Progress) {
 		prog.update(recovery.Progress{Handled: base.Handled + p.Handled, Restored: base.Restored + p.Restored, Errors: base.Errors + p.Errors})
