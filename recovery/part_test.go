@@ -305,3 +305,32 @@ func (l *openLog) keys() []string {
 	defer l.mu.Unlock()
 	return slices.Clone(l.opened)
 }
+
+// OnFinish sees every session and orphan once, before its turn in the
+// report, from the workers.
+func TestOnFinishComesBeforeTheReport(t *testing.T) {
+	s := partStore(t, 3)
+	var mu sync.Mutex
+	finished := map[string]int{}
+	var late []string
+	opts := recovery.Options{DryRun: true, CountAll: true, Concurrency: 8,
+		OnFinish: func(st recovery.Status, orphan bool) {
+			mu.Lock()
+			finished[fmt.Sprint(orphan, st.Key)]++
+			mu.Unlock()
+		},
+	}
+	check := func(st recovery.Status, orphan bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished[fmt.Sprint(orphan, st.Key)] != 1 {
+			late = append(late, st.Key)
+		}
+	}
+	opts.OnStatus = func(st recovery.Status) { check(st, false) }
+	opts.OnOrphan = func(st recovery.Status) { check(st, true) }
+	r, err := recovery.RecoverAll(context.Background(), s, opts)
+	require.NoError(t, err)
+	assert.Empty(t, late, "reported before OnFinish saw them")
+	assert.Equal(t, r.Scanned+len(r.Orphans), len(finished))
+}
