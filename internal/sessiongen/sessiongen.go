@@ -192,6 +192,35 @@ type storeGen struct {
 
 // session writes session i and its backup, if it has one.
 func (g *storeGen) session(dir string, shape Shape, i int, hasBackup, shrunk bool) (Stats, error) {
+	d := g.documents(shape, i, hasBackup, shrunk)
+	name := filepath.Join(dir, string(g.id)+".json")
+	nb, err := g.write(d.s, name, d.chunks[:d.live], d.liveUpdated)
+	st := Stats{Sessions: 1, Files: 1, Bytes: nb, Messages: int64(d.live)}
+	if shrunk {
+		st.Shrunk = 1
+	}
+	if err != nil || d.bak < 0 {
+		return st, err
+	}
+	nb, err = g.write(d.s, name+".bak", d.chunks[:d.bak], d.bakUpdated)
+	st.Files++
+	st.Bytes += nb
+	st.Backups = 1
+	return st, err
+}
+
+// drawn is one session as drawn from its seed, before it is serialised:
+// its messages, and how many of them its live document and its backup
+// hold (bak -1: no backup).
+type drawn struct {
+	s                       *session
+	chunks                  [][]byte
+	live, bak               int
+	liveUpdated, bakUpdated float64
+}
+
+// documents draws session i of shape; its id is left in g.id.
+func (g *storeGen) documents(shape Shape, i int, hasBackup, shrunk bool) drawn {
 	rng := rand.New(rand.NewPCG(shape.Seed, uint64(i)))
 	size := drawSize(rng, shape.MedianBytes, shape.Sigma)
 	n := max(1, int(math.Round(float64(size)/bytesPerMessage*math.Exp(0.3*rng.NormFloat64()))))
@@ -206,37 +235,43 @@ func (g *storeGen) session(dir string, shape Shape, i int, hasBackup, shrunk boo
 	chunks := s.messages(size, n)
 	full := s.updated
 
-	st := Stats{Sessions: 1}
-	live, bak := n, -1
-	liveUpdated, bakUpdated := full, full
+	d := drawn{s: s, chunks: chunks, live: n, bak: -1, liveUpdated: full, bakUpdated: full}
 	switch {
 	case shrunk:
-		bak = n
+		d.bak = n
 		if rng.IntN(2) == 0 {
-			live = 0 // a metadata-only stub
+			d.live = 0 // a metadata-only stub
 		} else {
-			live = rng.IntN(n)
+			d.live = rng.IntN(n)
 		}
-		liveUpdated = full + float64(1+rng.IntN(86400))
-		st.Shrunk = 1
+		d.liveUpdated = full + float64(1+rng.IntN(86400))
 	case hasBackup:
-		bak = n
+		d.bak = n
 		if rng.IntN(10) >= 3 {
-			bak = max(0, n-1-rng.IntN(max(1, n/2)))
+			d.bak = max(0, n-1-rng.IntN(max(1, n/2)))
 		}
-		bakUpdated = full - float64(rng.IntN(86400))
+		d.bakUpdated = full - float64(rng.IntN(86400))
 	}
-	name := filepath.Join(dir, string(s.id)+".json")
-	nb, err := g.write(s, name, chunks[:live], liveUpdated)
-	st.Files, st.Bytes, st.Messages = 1, nb, int64(live)
-	if err != nil || bak < 0 {
-		return st, err
+	return d
+}
+
+// Session returns session i of shape, with or without a backup, shrunk or
+// not, as Write would write it: its id, its live document, and its backup
+// (nil when it has none). Write decides which sessions have a backup from
+// a permutation of them all; Session leaves that to its caller, such as a
+// simulated bucket that serves documents it never stores.
+func (sh Shape) Session(i int, hasBackup, shrunk bool) (id string, live, bak []byte) {
+	var g storeGen
+	d := g.documents(sh, i, hasBackup || shrunk, shrunk)
+	var buf bytes.Buffer
+	_ = d.s.write(&buf, d.chunks[:d.live], d.liveUpdated) // a bytes.Buffer does not fail
+	live = bytes.Clone(buf.Bytes())
+	if d.bak >= 0 {
+		buf.Reset()
+		_ = d.s.write(&buf, d.chunks[:d.bak], d.bakUpdated)
+		bak = bytes.Clone(buf.Bytes())
 	}
-	nb, err = g.write(s, name+".bak", chunks[:bak], bakUpdated)
-	st.Files++
-	st.Bytes += nb
-	st.Backups = 1
-	return st, err
+	return string(g.id), live, bak
 }
 
 func (g *storeGen) write(s *session, name string, chunks [][]byte, updated float64) (int64, error) {
@@ -258,8 +293,6 @@ func (g *storeGen) write(s *session, name string, chunks [][]byte, updated float
 	return int64(g.buf.Len()), nil
 }
 
-// drawSize draws a full document's size: log-normal around median, within
-// [MinBytes, MaxFactor*median].
 func drawSize(rng *rand.Rand, median int, sigma float64) int {
 	median = max(median, MinBytes)
 	size := float64(median) * math.Exp(sigma*rng.NormFloat64())

@@ -3,11 +3,14 @@ package sessiongen_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -315,4 +318,45 @@ func TestHugeStreams(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrExist, "Huge does not overwrite")
 	_, err = sessiongen.Huge(t.TempDir(), 100, 1)
 	require.Error(t, err)
+}
+
+func TestSessionIsWhatWriteWrites(t *testing.T) {
+	sh := sessiongen.Default()
+	sh.Sessions = 200
+	dir := t.TempDir()
+	_, err := sessiongen.Write(dir, sh)
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(id[:7])
+		require.NoError(t, err)
+		live, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		bak, err := os.ReadFile(filepath.Join(dir, e.Name()+".bak"))
+		if errors.Is(err, fs.ErrNotExist) {
+			bak = nil
+		} else {
+			require.NoError(t, err)
+		}
+		// Write's permutation chose the flags; one choice gives its bytes.
+		match := ""
+		for _, flags := range []struct {
+			name              string
+			hasBackup, shrunk bool
+		}{{"none", false, false}, {"backup", true, false}, {"shrunk", true, true}} {
+			gotID, gotLive, gotBak := sh.Session(i, flags.hasBackup, flags.shrunk)
+			if gotID == id && bytes.Equal(gotLive, live) && bytes.Equal(gotBak, bak) {
+				match = flags.name
+			}
+		}
+		require.NotEmpty(t, match, "session %d (%s): Session gives other bytes than Write wrote", i, id)
+		seen[match] = true
+	}
+	require.Len(t, seen, 3, "the store has sessions of every kind")
 }
