@@ -170,6 +170,22 @@ func concurrency(n int, s store.Store) int {
 	return n
 }
 
+// window is how many sessions may be between the listing and the report
+// at once: four a worker on a local store. On a bucket, a session whose
+// request is retried after a throttling waits out the backoff (a tenth of
+// a second, up to seconds) while the report waits for it; sessions without
+// a backup cost no request, and the listing reaches 65,536 of them in
+// about a second, so the run goes on meanwhile. The statuses waiting take
+// some hundreds of bytes each: about 30 MB at most.
+func window(workers int, s store.Store) int {
+	if store.IsRemote(s) {
+		return max(4*workers, remoteWindow)
+	}
+	return 4 * workers
+}
+
+const remoteWindow = 1 << 16
+
 // ErrList is wrapped by the error of RecoverAll when listing the store
 // failed (a missing bucket, no credentials, an unreadable directory): the
 // sessions listed before the failure are in the report, those after it
@@ -197,7 +213,7 @@ func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, erro
 		return &Report{Details: []Status{}}, fmt.Errorf("recovery: %w", err)
 	}
 	n := concurrency(opts.Concurrency, s)
-	d := newDelivery(opts, 4*n)
+	d := newDelivery(opts, window(n, s))
 	c := &crew{s: s, opts: opts, max: n, tasks: make(chan task)}
 	unemitted, err := pairSessions(ctx, s, func(j job) error {
 		if !opts.inPart(j) {
