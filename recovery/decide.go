@@ -51,13 +51,20 @@ type counted struct {
 // Larger backups are read again, and checked against the count.
 const maxKept = 1 << 20
 
+// maxKeptLive bounds the live bytes a worker keeps from its read when it
+// may restore on a bucket, so that the copy kept of them need not read the
+// live document again: a restore then reads each document once, two GETs. A shrunk live document is the smaller of the two, so the bound
+// is lower: a worker keeps at most 1.25 MiB.
+const maxKeptLive = 256 << 10
+
 // worker handles jobs one at a time, reusing its counter's and its kept
 // bytes' buffers. Its buffers are allocated when first used.
 type worker struct {
 	s       store.Store
 	opts    Options
 	counter msgcount.Counter
-	kept    keptBytes
+	kept    keptBytes // the backup's bytes
+	live    keptBytes // the live document's bytes
 	read    sizedReader
 }
 
@@ -93,7 +100,7 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 		st.LiveMessages, st.Recommend = NotSession, NoAction
 		restoring = restoring && w.opts.RestoreOrphans
 		_, canWrite := w.s.(store.Writer)
-		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sumIf(restoring), restoring && canWrite); err != nil {
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sumIf(restoring), w.kept.to(restoring && canWrite, maxKept)); err != nil {
 			st.fail(fmt.Errorf("backup: %w", err))
 			return d
 		}
@@ -106,7 +113,7 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 	case !j.hasBackup:
 		st.Recommend = NoBackup
 		if w.opts.CountAll {
-			if st.LiveMessages, _, err = w.count(ctx, j.Live, j.liveSize, sumNone, false); err != nil {
+			if st.LiveMessages, _, err = w.count(ctx, j.Live, j.liveSize, sumNone, nil); err != nil {
 				st.fail(fmt.Errorf("live document: %w", err))
 			}
 		}
@@ -121,11 +128,13 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 		} else if !preview {
 			sum = sumNone
 		}
-		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, sum, false); err != nil {
+		_, canWrite := w.s.(store.Writer)
+		keepLive := restoring && canWrite && store.IsRemote(w.s)
+		if st.LiveMessages, d.live, err = w.count(ctx, j.Live, j.liveSize, sum, w.live.to(keepLive, maxKeptLive)); err != nil {
 			st.fail(fmt.Errorf("live document: %w", err))
 			return d
 		}
-		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sum, restoring); err != nil {
+		if st.BakMessages, d.bak, err = w.count(ctx, j.Backup, j.backupSize, sum, w.kept.to(restoring, maxKept)); err != nil {
 			st.fail(fmt.Errorf("backup: %w", err))
 			return d
 		}
@@ -153,9 +162,9 @@ func (w *worker) decide(ctx context.Context, j job) decision {
 // which bytes it counted. size is the size the listing gave: a read that
 // reaches its end at any other length failed, whatever the reader said.
 // sum says which bytes are checksummed, for a write or a preview made from
-// them later; with keep, they are kept as well (up to maxKept). An error means the
+// them later; with keep, they are kept in it as well (up to its limit). An error means the
 // read failed; the count is then NotCounted.
-func (w *worker) count(ctx context.Context, key string, size int64, sum checksum, keep bool) (Count, counted, error) {
+func (w *worker) count(ctx context.Context, key string, size int64, sum checksum, keep *keptBytes) (Count, counted, error) {
 	rc, err := w.s.Open(ctx, key)
 	if err != nil {
 		return NotCounted, counted{}, err
@@ -163,9 +172,8 @@ func (w *worker) count(ctx context.Context, key string, size int64, sum checksum
 	version := store.Version(rc)
 	w.read = sizedReader{r: rc, sum: sum != sumNone}
 	var r io.Reader = &w.read
-	w.kept.reset(keep)
-	if keep {
-		r = io.TeeReader(r, &w.kept)
+	if keep != nil {
+		r = io.TeeReader(r, keep)
 	}
 	n, err := w.counter.Count(r)
 	if err == nil && !w.read.eof && (sum == sumAll || sum == sumSession && n != msgcount.NotSession) {
@@ -189,7 +197,7 @@ func (w *worker) count(ctx context.Context, key string, size int64, sum checksum
 		return NotCounted, counted{}, fmt.Errorf("read %q: %w", key, err)
 	}
 	c := counted{version: version, size: w.read.n, crc: w.read.crc}
-	if body, ok := w.kept.whole(); ok {
+	if body, ok := keep.whole(); ok {
 		c.body = body
 	}
 	return Count(n), c, nil
@@ -249,20 +257,27 @@ func (s *sizedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// keptBytes keeps the first maxKept bytes written to it, and remembers
-// whether that was all of them.
+// keptBytes keeps the first bytes written to it, up to its limit, and
+// remembers whether that was all of them.
 type keptBytes struct {
-	buf      []byte
-	on, over bool
+	buf   []byte
+	limit int
+	over  bool
 }
 
-func (k *keptBytes) reset(on bool) {
-	k.buf, k.on, k.over = k.buf[:0], on, false
+// to empties k for a count that keeps up to limit bytes in it, and
+// returns it; nil, for a count that keeps nothing, without keep.
+func (k *keptBytes) to(keep bool, limit int) *keptBytes {
+	if !keep {
+		return nil
+	}
+	k.buf, k.limit, k.over = k.buf[:0], limit, false
+	return k
 }
 
 func (k *keptBytes) Write(p []byte) (int, error) {
 	if !k.over {
-		if len(k.buf)+len(p) > maxKept {
+		if len(k.buf)+len(p) > k.limit {
 			k.over, k.buf = true, k.buf[:0]
 		} else {
 			k.buf = append(k.buf, p...)
@@ -271,7 +286,11 @@ func (k *keptBytes) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// whole returns the kept bytes if they are the whole document.
+// whole returns the kept bytes if they are the whole document; nil k
+// kept none.
 func (k *keptBytes) whole() ([]byte, bool) {
-	return k.buf, k.on && !k.over
+	if k == nil || k.over {
+		return nil, false
+	}
+	return k.buf, true
 }

@@ -187,12 +187,24 @@ func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (
 		// live document holds now, over whatever name holds. Documented.
 		return false, w.s.Replace(ctx, name, j.Live)
 	}
-	rc, err := reopen(ctx, w.s, j.Live, live)
-	if err != nil {
-		return false, fmt.Errorf("read %q again to copy it: %w", j.Live, err)
+	// On a bucket, the bytes counted, when they were kept and the store
+	// has versions: a read fewer, and the restore's write is made only if
+	// the live document is still the version counted (this copy is removed
+	// if not). Elsewhere the document is read again and checked against
+	// the count first, which a local disk does at little cost, so that no
+	// copy is made of a document that changed meanwhile.
+	var src io.Reader
+	if live.body != nil && live.version != "" && store.IsRemote(w.s) {
+		src = bytes.NewReader(live.body)
+	} else {
+		rc, err := reopen(ctx, w.s, j.Live, live)
+		if err != nil {
+			return false, fmt.Errorf("read %q again to copy it: %w", j.Live, err)
+		}
+		defer rc.Close()
+		src = rc
 	}
-	defer rc.Close()
-	err = wr.Write(ctx, name, rc, store.WriteOptions{IfNotExist: true, PermOf: j.Live})
+	err = wr.Write(ctx, name, src, store.WriteOptions{IfNotExist: true, PermOf: j.Live})
 	if errors.Is(err, store.ErrChanged) && !errors.Is(err, errNotCounted) {
 		return false, fmt.Errorf("%w (%w)", err, fs.ErrExist)
 	}

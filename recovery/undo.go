@@ -135,19 +135,19 @@ func (w *worker) undo(ctx context.Context, j job, keptSize map[string]int64, opt
 	st.KeptKey = keptKey
 	// Of the backup, only the count, size and checksum: it is compared,
 	// never written.
-	bakN, bak, err := w.count(ctx, j.Backup, j.backupSize, sumAll, false)
+	bakN, bak, err := w.count(ctx, j.Backup, j.backupSize, sumAll, nil)
 	if err != nil {
 		st.fail(fmt.Errorf("backup: %w", err))
 		return
 	}
 	var live counted
-	if st.LiveMessages, live, err = w.count(ctx, j.Live, j.liveSize, sumAll, false); err != nil {
+	if st.LiveMessages, live, err = w.count(ctx, j.Live, j.liveSize, sumAll, nil); err != nil {
 		st.fail(fmt.Errorf("live document: %w", err))
 		return
 	}
 	// Last, so that its bytes stay in the worker's buffer for the write.
 	var kept counted
-	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], sumAll, true); err != nil {
+	if st.KeptMessages, kept, err = w.count(ctx, keptKey, keptSize[keptKey], sumAll, w.kept.to(true, maxKept)); err != nil {
 		st.fail(fmt.Errorf("kept copy: %w", err))
 		return
 	}
