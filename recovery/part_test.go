@@ -334,3 +334,46 @@ func TestOnFinishComesBeforeTheReport(t *testing.T) {
 	assert.Empty(t, late, "reported before OnFinish saw them")
 	assert.Equal(t, r.Scanned+len(r.Orphans), len(finished))
 }
+
+// BeforeRestore sees each restore before its write, with the status the
+// report then gives the session.
+func TestBeforeRestoreAnnouncesEachRestore(t *testing.T) {
+	s := partStore(t, 5)
+	var mu sync.Mutex
+	announced := map[string]recovery.Status{}
+	var landedEarly []string
+	opts := recovery.Options{RestoreOrphans: true, Concurrency: 8,
+		BeforeRestore: func(st recovery.Status, orphan bool) {
+			rc, err := s.Open(context.Background(), st.Key)
+			var live []byte
+			if err == nil {
+				live, _ = io.ReadAll(rc)
+				rc.Close()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if string(live) == `{"messages":[1,2,3]}` || orphan && err == nil {
+				landedEarly = append(landedEarly, st.Key)
+			}
+			announced[fmt.Sprint(orphan, st.Key)] = st
+		},
+	}
+	var restored []recovery.Status
+	keep := func(st recovery.Status, orphan bool) {
+		if st.Restored {
+			restored = append(restored, st)
+			mu.Lock()
+			a := announced[fmt.Sprint(orphan, st.Key)]
+			mu.Unlock()
+			assert.Equal(t, st, a, "%s: announced as reported", st.Key)
+		}
+	}
+	opts.OnStatus = func(st recovery.Status) { keep(st, false) }
+	opts.OnOrphan = func(st recovery.Status) { keep(st, true) }
+	r, err := recovery.RecoverAll(context.Background(), s, opts)
+	require.NoError(t, err)
+	require.NotZero(t, r.Restored)
+	require.NotZero(t, r.OrphansRestored)
+	assert.Len(t, announced, len(restored), "only restores are announced")
+	assert.Empty(t, landedEarly, "announced before the write")
+}

@@ -138,6 +138,15 @@ type Options struct {
 	// a run changed that must not wait for the report's order, such as a
 	// journal (the command's --resume) noting each restore as it is made.
 	OnFinish func(st Status, orphan bool)
+	// BeforeRestore, if set, is called by a worker just before the write
+	// that restores a session (the backup's bytes over the live document,
+	// its replaced bytes already kept) or an orphan, with the Status it
+	// reports if that write lands: a record written ahead of the write, so
+	// that a run killed between the write and OnFinish can tell, later,
+	// that it was made (the live document then holds the backup's bytes).
+	// Merges are not announced. Like OnFinish, it is called from many
+	// goroutines at once and holds back its worker.
+	BeforeRestore func(st Status, orphan bool)
 	// Shard, if its Count is above 1, restricts the run to one part of the
 	// store's sessions (see Shard): the others are neither read nor
 	// reported.

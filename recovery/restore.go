@@ -70,11 +70,12 @@ func (c *checkedReader) Close() error { return c.rc.Close() }
 func (w *worker) act(ctx context.Context, j job, d *decision) {
 	switch d.act {
 	case restoreLive:
-		w.keepAndWrite(ctx, j, d.live, &d.st, func() error {
+		w.keepAndWrite(ctx, j, d.live, &d.st, func(keep string) error {
+			w.announce(d.st, keep, false)
 			return w.putBackup(ctx, j, d.bak, store.WriteOptions{IfVersion: d.live.version})
 		})
 	case mergeLive:
-		w.keepAndWrite(ctx, j, d.live, &d.st, func() error {
+		w.keepAndWrite(ctx, j, d.live, &d.st, func(string) error {
 			return w.putMerge(ctx, j, d, store.WriteOptions{IfVersion: d.live.version})
 		})
 		d.st.Merged = d.st.Restored
@@ -83,9 +84,19 @@ func (w *worker) act(ctx context.Context, j job, d *decision) {
 	}
 }
 
+// announce hands Options.BeforeRestore the status st will be if the
+// restore about to be written lands, its replaced bytes kept as keep.
+func (w *worker) announce(st Status, keep string, orphan bool) {
+	if w.opts.BeforeRestore == nil {
+		return
+	}
+	st.Restored, st.PreservedKey = true, keep
+	w.opts.BeforeRestore(st, orphan)
+}
+
 // keepAndWrite keeps the live document's bytes, then makes write, the
-// restore over them.
-func (w *worker) keepAndWrite(ctx context.Context, j job, live counted, st *Status, write func() error) {
+// restore over them, given the name they are kept under.
+func (w *worker) keepAndWrite(ctx context.Context, j job, live counted, st *Status, write func(keep string) error) {
 	keep, linked, err := w.keep(ctx, j, live)
 	if err != nil {
 		err = fmt.Errorf("keep the live document before restoring, so nothing was restored: %w", err)
@@ -96,7 +107,7 @@ func (w *worker) keepAndWrite(ctx context.Context, j job, live counted, st *Stat
 		}
 		return
 	}
-	err = write()
+	err = write(keep)
 	if restored(err, st, fmt.Sprintf(" (the replaced bytes are kept as %q)", keep)) {
 		st.PreservedKey = keep
 		return
@@ -114,6 +125,7 @@ func (w *worker) keepAndWrite(ctx context.Context, j job, live counted, st *Stat
 // backup's permissions (and owner, on stores that have them), so that it
 // is never more widely readable than the backup.
 func (w *worker) restoreOrphan(ctx context.Context, j job, bak counted, st *Status) {
+	w.announce(*st, "", true)
 	err := w.putBackup(ctx, j, bak, store.WriteOptions{IfNotExist: true, PermOf: j.Backup})
 	if !restored(err, st, "") {
 		st.fail(restoreError(err))

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/c0fe5641/sessionrecovery/recovery"
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
 // The journal of --resume FILE: one line for each session and orphan a
@@ -51,6 +52,12 @@ type journalEntry struct {
 	// restore, a kept copy), so that a run killed before that turn does
 	// not make it again. Its turn writes it once more, without Early.
 	Early bool `json:"early,omitempty"`
+	// Intent marks a status written just before the write that restores
+	// its session, as it will be if the write lands: a run killed after
+	// the write and before its Early entry leaves only this. The next run
+	// checks the store (the live document holding the backup's bytes says
+	// the write landed) and finishes it, or handles the session again.
+	Intent bool `json:"intent,omitempty"`
 	// ID is the session id's bytes (base64 in JSON: an id is any bytes).
 	ID        []byte          `json:"id"`
 	Preserved []byte          `json:"preserved,omitempty"`
@@ -72,6 +79,7 @@ type journal struct {
 	totals   recovery.Report       // of everything finished (Details and Orphans empty)
 	progress recovery.Progress     // likewise
 	replay   func(recovery.Status) // set by the sweep
+	intents  []journalEntry        // restores announced, their outcome never written
 	held     []recovery.Status     // finished out of order, waiting for their turn
 	unlock   func()
 }
@@ -133,7 +141,8 @@ func (j *journal) load(hdr journalHeader) error {
 		orphan bool
 		id     string
 	}
-	early := map[entryKey]journalEntry{} // not yet met in order
+	early := map[entryKey]journalEntry{}   // not yet met in order
+	intents := map[entryKey]journalEntry{} // announced, with no outcome yet
 	for n := 2; ; n++ {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
@@ -156,11 +165,17 @@ func (j *journal) load(hdr journalHeader) error {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
 		off += int64(len(line))
-		if e.Early {
-			early[entryKey{e.Orphan, string(e.ID)}] = e
+		k := entryKey{e.Orphan, string(e.ID)}
+		if e.Intent {
+			intents[k] = e
 			continue
 		}
-		delete(early, entryKey{e.Orphan, string(e.ID)})
+		delete(intents, k)
+		if e.Early {
+			early[k] = e
+			continue
+		}
+		delete(early, k)
 		switch {
 		case e.Cut:
 			inOrder = false
@@ -179,18 +194,90 @@ func (j *journal) load(hdr journalHeader) error {
 	// Finished, and written to the store, but never reported in order: the
 	// run was killed between the two.
 	for _, e := range early {
+		if err := j.finishEarly(e); err != nil {
+			return err
+		}
+	}
+	for _, e := range intents {
+		j.intents = append(j.intents, e)
+	}
+	_, err = j.f.Seek(off, io.SeekStart)
+	return err
+}
+
+// finishEarly counts e, an entry finished out of order, as finished.
+func (j *journal) finishEarly(e journalEntry) error {
+	st, err := e.status()
+	if err != nil {
+		return err
+	}
+	j.pos.Finish(st, e.Orphan)
+	if !e.Orphan {
+		j.finished = append(j.finished, e)
+	}
+	j.count(st, e.Orphan)
+	return nil
+}
+
+// settle decides the restores the earlier run announced and never
+// finished: one whose live document now holds exactly its backup's bytes
+// landed, and is finished as announced (and noted so in the journal);
+// the others are left to this run, which handles them again. It reads two
+// documents a restore announced, of which there are at most as many as
+// the earlier run handled at once.
+func (j *journal) settle(ctx context.Context, s store.Store) error {
+	for _, e := range j.intents {
 		st, err := e.status()
 		if err != nil {
 			return err
 		}
-		j.pos.Finish(st, e.Orphan)
-		if !e.Orphan {
-			j.finished = append(j.finished, e)
+		if same, err := sameBytes(ctx, s, st.Key, st.BackupKey); err != nil || !same {
+			continue
 		}
-		j.count(st, e.Orphan)
+		j.write(st, e.Orphan, entryEarly)
+		if err := j.finishEarly(e); err != nil {
+			return err
+		}
 	}
-	_, err = j.f.Seek(off, io.SeekStart)
-	return err
+	j.intents = nil
+	if j.err != nil {
+		return j.err
+	}
+	return nil
+}
+
+// sameBytes tells whether the objects a and b hold the same bytes,
+// reading both side by side, whatever their size.
+func sameBytes(ctx context.Context, s store.Store, a, b string) (bool, error) {
+	ra, err := s.Open(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	defer ra.Close()
+	rb, err := s.Open(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	defer rb.Close()
+	const chunk = 64 << 10
+	bufA, bufB := make([]byte, chunk), make([]byte, chunk)
+	for {
+		na, errA := io.ReadFull(ra, bufA)
+		nb, errB := io.ReadFull(rb, bufB)
+		if !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return false, nil
+		}
+		endA := errors.Is(errA, io.EOF) || errors.Is(errA, io.ErrUnexpectedEOF)
+		endB := errors.Is(errB, io.EOF) || errors.Is(errB, io.ErrUnexpectedEOF)
+		switch {
+		case errA != nil && !endA:
+			return false, errA
+		case errB != nil && !endB:
+			return false, errB
+		case endA || endB:
+			return endA && endB, nil
+		}
+	}
 }
 
 func isTorn(line []byte) bool { return !bytes.HasSuffix(line, []byte("\n")) }
@@ -256,8 +343,9 @@ func (j *journal) start(out func(recovery.Status)) error {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return err
 		}
-		// An early entry is met again in order, or is held.
-		if e.Orphan || e.Cut || e.Early {
+		// An early entry is met again in order, or is held; an intent is
+		// followed by its outcome, or was settled.
+		if e.Orphan || e.Cut || e.Early || e.Intent {
 			continue
 		}
 		st, err := e.status()
@@ -298,14 +386,29 @@ func (j *journal) flushHeld() {
 // finished, if it wrote to the store; it is an Options.OnFinish.
 func (j *journal) recordEarly(st recovery.Status, orphan bool) {
 	if st.Restored || st.PreservedKey != "" {
-		j.write(st, orphan, true)
+		j.write(st, orphan, entryEarly)
 	}
 }
 
-// record appends st, reported by this run, to the journal.
-func (j *journal) record(st recovery.Status, orphan bool) { j.write(st, orphan, false) }
+// recordIntent appends st, the status of a restore about to be written,
+// to the journal; it is an Options.BeforeRestore.
+func (j *journal) recordIntent(st recovery.Status, orphan bool) {
+	j.write(st, orphan, entryIntent)
+}
 
-func (j *journal) write(st recovery.Status, orphan, early bool) {
+// record appends st, reported by this run, to the journal.
+func (j *journal) record(st recovery.Status, orphan bool) { j.write(st, orphan, entryInTurn) }
+
+// The kinds of entry written.
+type entryKind int
+
+const (
+	entryInTurn entryKind = iota // a status at its turn in the report
+	entryEarly                   // a session finished, before its turn
+	entryIntent                  // a restore about to be written
+)
+
+func (j *journal) write(st recovery.Status, orphan bool, kind entryKind) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
@@ -317,7 +420,8 @@ func (j *journal) write(st recovery.Status, orphan, early bool) {
 		line, err = json.Marshal(journalEntry{
 			Orphan:    orphan,
 			Cut:       errors.Is(st.Err, context.Canceled),
-			Early:     early,
+			Early:     kind == entryEarly,
+			Intent:    kind == entryIntent,
 			ID:        []byte(st.SessionID),
 			Preserved: []byte(st.PreservedKey),
 			Status:    status,

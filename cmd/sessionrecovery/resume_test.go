@@ -57,7 +57,7 @@ func journalEntries(t *testing.T, name string) (finished, cut map[string]int) {
 		var e journalEntry
 		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
 		switch {
-		case e.Early: // written again at its turn
+		case e.Early, e.Intent: // written again at its turn; followed by its outcome
 		case e.Cut:
 			cut[string(e.ID)]++
 		default:
@@ -155,6 +155,48 @@ func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, want, got)
 	assert.Equal(t, snapshot(t, one), snapshot(t, dir), "no restore made twice (a second would keep a .replaced.2)")
+}
+
+// A run killed after a restore's write landed and before its journal said
+// so leaves only the restore's intent: the continued run finds the live
+// document holding the backup's bytes, and reports the restore as one run
+// does, rather than as a session with nothing to do.
+func TestResumeAfterAKillBetweenARestoreAndItsJournalLine(t *testing.T) {
+	one := genStore(t, 400)
+	code, want, errOut := cli(t, "recover", "--json", one)
+	require.Equal(t, exitOK, code, errOut)
+
+	dir := genStore(t, 400)
+	jname := filepath.Join(t.TempDir(), "journal")
+	code, _, errOut = cli(t, "recover", "--json", "--resume", jname, dir)
+	require.Equal(t, exitOK, code, errOut)
+	b, err := os.ReadFile(jname)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+	// Only the header and the first ten intents: every restore announced
+	// was killed before any other line was written.
+	kept := lines[:1]
+	for _, l := range lines[1:] {
+		if strings.Contains(l, `"intent":true`) && len(kept) < 11 {
+			kept = append(kept, l)
+		}
+	}
+	require.Len(t, kept, 11)
+	require.NoError(t, os.WriteFile(jname, []byte(strings.Join(kept, "")), 0o600))
+	genStoreAt(t, dir, 400)
+	for _, l := range kept[1:] {
+		var e journalEntry
+		require.NoError(t, json.Unmarshal([]byte(l), &e))
+		for _, name := range []string{string(e.ID) + ".json", string(e.Preserved)} {
+			b, err := os.ReadFile(filepath.Join(one, name))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+		}
+	}
+	code, got, errOut := cli(t, "recover", "--json", "--resume", jname, dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, want, got)
+	assert.Equal(t, snapshot(t, one), snapshot(t, dir))
 }
 
 func TestResumeRefusesAnotherRunsJournal(t *testing.T) {

@@ -151,6 +151,11 @@ func (sw *sweep) run(ctx context.Context, args []string) int {
 		if jr, err = openJournal(f.resume, sw.journalHeader(s.location)); err != nil {
 			return usageError(e.stderr, cmd, "%v", err)
 		}
+		if err := jr.settle(ctx, s.store); err != nil {
+			jr.close()
+			fmt.Fprintf(e.stderr, "sessionrecovery %s: --resume %s: %v\n", cmd, f.resume, err)
+			return exitErrors
+		}
 	}
 	prog := newProgress(e.stderr, sw.dryRun, !f.noProgress && !f.quiet)
 	// The report streams out as sessions finish, so memory stays flat
@@ -289,6 +294,7 @@ func (sw *sweep) withJournal(jr *journal, opts *recovery.Options, out func(recov
 	}
 	opts.OnOrphan = func(st recovery.Status) { jr.record(st, true) }
 	opts.OnFinish = jr.recordEarly
+	opts.BeforeRestore = jr.recordIntent
 	base := jr.progress
 	opts.Progress = func(p recovery.Progress) {
 		prog.update(recovery.Progress{Handled: base.Handled + p.Handled, Restored: base.Restored + p.Restored, Errors: base.Errors + p.Errors})
