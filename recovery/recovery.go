@@ -224,6 +224,11 @@ func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, erro
 	n := concurrency(opts.Concurrency, s)
 	d := newDelivery(opts, window(n, s))
 	c := &crew{s: s, opts: opts, max: n, tasks: make(chan task)}
+	// The dispatcher's own worker handles the sessions that need no read
+	// (no backup, no --count-all): most of a large store, whose status
+	// follows from the listing, so that no handoff to another goroutine
+	// is spent on them.
+	inline := worker{s: s, opts: opts}
 	unemitted, err := pairSessions(ctx, s, func(j job) error {
 		if !opts.inPart(j) {
 			return nil
@@ -232,6 +237,10 @@ func RecoverAll(ctx context.Context, s store.Store, opts Options) (*Report, erro
 		if err := ctx.Err(); err != nil {
 			sl.finish(notHandled(j, err))
 			return err
+		}
+		if !j.hasBackup && !opts.CountAll {
+			c.finish(ctx, &inline, task{j, sl})
+			return nil
 		}
 		if !c.hand(ctx, task{j, sl}) {
 			sl.finish(notHandled(j, ctx.Err()))
@@ -282,11 +291,7 @@ func (c *crew) hand(ctx context.Context, t task) bool {
 		c.wg.Go(func() {
 			w := worker{s: c.s, opts: c.opts}
 			for t := range c.tasks {
-				st := w.handle(ctx, t.j)
-				if c.opts.OnFinish != nil {
-					c.opts.OnFinish(st, t.j.orphan())
-				}
-				t.sl.finish(st)
+				c.finish(ctx, &w, t)
 			}
 		})
 	}
@@ -296,6 +301,15 @@ func (c *crew) hand(ctx context.Context, t task) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// finish has w handle t's job, and hands on its status.
+func (c *crew) finish(ctx context.Context, w *worker, t task) {
+	st := w.handle(ctx, t.j)
+	if c.opts.OnFinish != nil {
+		c.opts.OnFinish(st, t.j.orphan())
+	}
+	t.sl.finish(st)
 }
 
 // stop waits for the workers to finish the jobs they have.
