@@ -271,9 +271,17 @@ func (k *keptBytes) to(keep bool, limit int) *keptBytes {
 	if !keep {
 		return nil
 	}
+	if cap(k.buf) > keptRetain {
+		k.buf = nil // a large document's buffer is not held for the next
+	}
 	k.buf, k.limit, k.over = k.buf[:0], limit, false
 	return k
 }
+
+// keptRetain is the largest buffer a worker keeps from one count to the
+// next: most documents fit in it, and the few large ones do not leave
+// each of hundreds of workers holding a megabyte.
+const keptRetain = 64 << 10
 
 func (k *keptBytes) Write(p []byte) (int, error) {
 	if !k.over {
