@@ -42,10 +42,10 @@ func numbered(n int) (map[string][]byte, []string) {
 	return objects, keys
 }
 
-// TestListAfterStartsOnTheServer shows that gofakes3 (start-after) and
-// fake-gcs-server (startOffset) honour the start that ListAfter sets:
-// listing the last keys of 1100 takes one request, where a listing from
-// the start would take two.
+// TestListAfterStartsOnTheServer shows that gofakes3 and SeaweedFS
+// (start-after) and fake-gcs-server (startOffset) honour the start that
+// ListAfter sets: listing the last keys of 1100 takes one request, where a
+// listing from the start would take two.
 func TestListAfterStartsOnTheServer(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -53,6 +53,7 @@ func TestListAfterStartsOnTheServer(t *testing.T) {
 		conds blobstore.Conditions
 	}{
 		{"S3", testserver.S3, s3cond.Conditions{}},
+		{"SeaweedFS", testserver.SeaweedFS, s3cond.Conditions{}},
 		{"GCS", testserver.GCS, gcscond.Conditions{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +88,7 @@ func TestListAfterPrefixedBucket(t *testing.T) {
 		conds blobstore.Conditions
 	}{
 		{"S3", testserver.S3, s3cond.Conditions{}},
+		{"SeaweedFS", testserver.SeaweedFS, s3cond.Conditions{}},
 		{"GCS", testserver.GCS, gcscond.Conditions{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
