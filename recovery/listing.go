@@ -41,8 +41,9 @@ import (
 // over that space (random ids, hashes, counters), with or without a
 // shared prefix or a few keys far from the others; other shapes give
 // uneven ranges, which are listed in the same order all the same. The
-// number of ranges follows what the head suggests the store holds, about
-// listBuffer keys a range.
+// number of ranges follows what the head suggests the store holds: about
+// listBuffer keys a range, or listListers ranges of listMinRange keys or
+// more when that makes more of them.
 //
 // Memory is bounded whatever the store holds: a range hands its objects
 // over listBatch at a time and holds at most listBuffer of them ahead of
@@ -58,6 +59,10 @@ const (
 	listBuffer    = 32768
 	listBatch     = 256
 	listMaxRanges = 40
+	// listMinRange is the fewest keys a range is planned with when the
+	// store would make fewer than listListers ranges of listBuffer: a
+	// smaller one saves less time than its probe and its last page cost.
+	listMinRange = 4096
 )
 
 // listLimits are the bounds of a listing: the constants above, or smaller
@@ -270,9 +275,12 @@ func (p *planner) plan(next, limit string, n int, refine bool) ([]string, error)
 	}
 	if strings.HasPrefix(p.h.first, cp) && strings.HasPrefix(p.h.last, cp) {
 		if width := d.value(p.h.last[len(cp):]) - d.value(p.h.first[len(cp):]); width > 0 {
-			// The keys the head suggests come after it, at its density.
+			// The keys the head suggests come after it, at its density:
+			// ranges of about a buffer each, but as many as can be listed
+			// at once if they would hold listMinRange keys or more.
 			est := float64(p.h.n) * float64(to-from) / float64(width)
-			n = int(min(est/float64(p.lim.buffer)+1, float64(n)))
+			want := max(est/float64(p.lim.buffer)+1, min(float64(p.lim.listers), est/listMinRange))
+			n = int(min(want, float64(n)))
 		}
 	}
 
