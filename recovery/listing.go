@@ -188,8 +188,11 @@ func probe(ctx context.Context, rl store.RangeLister, after string) (string, boo
 }
 
 // beyond is appended to a prefix to make a start after every key that
-// starts with it, but for keys that go on with such bytes (not UTF-8).
-const beyond = "\xff\xff\xff\xff"
+// starts with it: the largest code point, twice, which is valid UTF-8 (a
+// bucket is asked to start there, not at a shorter start a driver would
+// cut it to, whose keys it would have to pass over) and comes after every
+// UTF-8 key going on from the prefix but those that go on with it.
+const beyond = "\U0010FFFF\U0010FFFF"
 
 // planner finds the bounds of the ranges of a listing, within maxProbes.
 type planner struct {
@@ -341,14 +344,18 @@ func (p *planner) plan(next, limit string, n int, refine bool) ([]string, error)
 // largestByte returns the largest byte that follows prefix in a key after
 // known (a key that starts with prefix) up to limit, and the first key
 // found with it (known if none other); -1 when no such key goes on past
-// prefix. It is a binary search of at most 8 probes; a key found with a
-// larger byte than asked for moves it on at once.
+// prefix. It is a binary search of at most 7 probes; a key found with a
+// larger byte than asked for moves it on at once. It searches the ASCII
+// bytes only: a probe must be valid UTF-8, or the bucket is asked to
+// start where a driver cuts it, and passes over every key up to it. A
+// non-ASCII byte is found when a key found holds one (which only makes
+// the ranges less even, never loses a key).
 func (p *planner) largestByte(prefix, known, limit string) (int, string, error) {
 	lo, key := -1, known
 	if len(known) > len(prefix) && strings.HasPrefix(known, prefix) {
 		lo = int(known[len(prefix)])
 	}
-	hi := 256
+	hi := 0x80
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
 		// The first key whose byte after prefix is mid or more.
