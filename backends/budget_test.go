@@ -2,7 +2,9 @@ package backends_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +16,7 @@ import (
 	"github.com/c0fe5641/sessionrecovery/internal/testserver"
 	"github.com/c0fe5641/sessionrecovery/recovery"
 	"github.com/c0fe5641/sessionrecovery/recovery/recoverytest"
+	"github.com/c0fe5641/sessionrecovery/store"
 )
 
 // TestRequestBudget counts the HTTP requests a recovery makes: the listing
@@ -79,4 +82,52 @@ func TestRequestBudget(t *testing.T) {
 			t.Logf("%s scan --count-all: %v", tc.name, srv.Requests.Counts())
 		})
 	}
+}
+
+// noRanges is a store that cannot start a listing part-way: recovery
+// lists it with one List.
+type noRanges struct{ store.Writer }
+
+func (noRanges) Remote() bool { return true }
+
+// TestRequestBudgetRanges: on a bucket larger than what recovery lists
+// before probing, the listing is made of ranges (store.RangeLister) at a
+// cost of at most 63 probes and a page a range on top of the listing's
+// pages, and the report is the one a single listing gives, byte for byte.
+func TestRequestBudgetRanges(t *testing.T) {
+	srv := testserver.S3(t)
+	objects := map[string][]byte{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	withBackup := 0
+	for i := range 9000 {
+		key := fmt.Sprintf("%016x.json", rng.Uint64())
+		objects[key] = recoverytest.Session(2)
+		if i%3 == 0 {
+			withBackup++
+			objects[key+".bak"] = recoverytest.Session(1 + 3*(i%2))
+		}
+	}
+	objects["zzz-notes.txt"] = []byte("not a session")
+	testserver.Fill(t, srv.Bucket, objects)
+	s := blobstore.New(srv.Bucket, blobstore.WithConditions(s3cond.Conditions{}))
+	require.Greater(t, len(objects), 10000, "more than recovery lists before probing")
+
+	opts := recovery.Options{DryRun: true}
+	srv.Requests.Reset()
+	ranged, err := recovery.RecoverAll(context.Background(), s, opts)
+	require.NoError(t, err)
+	counts := srv.Requests.Counts()
+	pages := (len(objects) + 999) / 1000
+	assert.Greater(t, counts[testserver.List], pages, "probes were made")
+	assert.LessOrEqual(t, counts[testserver.List], pages+1+63+40, "the pages, the head's last again, at most 63 probes and a page a range")
+	assert.Equal(t, 2*withBackup, counts[testserver.Get])
+	t.Logf("%d objects, %d pages: %v", len(objects), pages, counts)
+
+	whole, err := recovery.RecoverAll(context.Background(), noRanges{s}, opts)
+	require.NoError(t, err)
+	a, err := json.Marshal(ranged)
+	require.NoError(t, err)
+	b, err := json.Marshal(whole)
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(a), "the same report as from one listing")
 }

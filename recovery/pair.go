@@ -10,7 +10,7 @@ import (
 )
 
 // The list-and-pair stage: one listing of the store's top level, in key
-// order, turned into jobs — each session with what the listing told of its
+// order (see listing.go), turned into jobs — each session with what the listing told of its
 // backup and kept copies, and each backup whose live document is missing.
 
 // job is one session (or orphan backup) to handle, with what the listing
@@ -85,7 +85,7 @@ func pairSessions(ctx context.Context, s store.Store, emit func(job) error) (une
 		}
 		return nil
 	}
-	err = s.List(ctx, "", func(o store.Object) error {
+	err = listTop(ctx, s, func(o store.Object) error {
 		if err := pop(o.Key, false); err != nil {
 			return err
 		}

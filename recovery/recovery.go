@@ -202,7 +202,9 @@ const remoteWindow = 1 << 16
 var ErrList = errors.New("list sessions")
 
 // RecoverAll scans the store's top level, where sessions live (one List
-// of the empty prefix, which enters no folder), and restores every session
+// of the empty prefix, which enters no folder; on a remote
+// store.RangeLister of more than 10,000 objects, ranges of it listed at
+// once and handed on in the same order), and restores every session
 // whose backup has more messages than its live document (with
 // opts.DryRun, it only reports them). A failure confined to one session is reported in that
 // session's Status and does not stop the run; the error return is for a

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -44,6 +46,21 @@ type CopyHook interface {
 	BeforeCopy(asFunc func(any) bool) error
 }
 
+// ListHook is what a Conditions also implements when its driver's listings
+// can start part-way through the keys: ListAfter passes ListFrom's hook to
+// the listing as blob.ListOptions.BeforeList. The Conditions of s3cond and
+// gcscond implement it.
+type ListHook interface {
+	// ListFrom returns a BeforeList hook that makes the listing start at
+	// start(prefix), where prefix is the prefix the driver's request
+	// carries (the bucket's own and the listing's, escaped as the driver
+	// escapes keys): no key before it is listed, and whether the start
+	// itself is listed does not matter. start returns "" when the listing
+	// must start at the beginning. A hook that finds no request of its
+	// driver fails.
+	ListFrom(start func(prefix string) string) func(asFunc func(any) bool) error
+}
+
 // Store is a store.Writer over a blob bucket. It is safe for concurrent use.
 type Store struct {
 	b    *blob.Bucket
@@ -51,8 +68,9 @@ type Store struct {
 }
 
 var (
-	_ store.Writer = (*Store)(nil)
-	_ store.Remote = (*Store)(nil)
+	_ store.Writer      = (*Store)(nil)
+	_ store.Remote      = (*Store)(nil)
+	_ store.RangeLister = (*Store)(nil)
 )
 
 // Remote implements store.Remote: a bucket is reached over a network (an
@@ -101,8 +119,31 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) e
 	if err := store.ValidatePrefix(prefix); err != nil {
 		return fmt.Errorf("blob: list: %w", err)
 	}
-	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
-	prev, first := "", true
+	return s.list(ctx, prefix, &blob.ListOptions{Prefix: prefix, Delimiter: "/"}, window{}, fn)
+}
+
+// window is the part of a listing that ListAfter asked for: the keys
+// greater than after (all of them when after is "").
+type window struct {
+	after string
+}
+
+// maxPassedOver is how many entries up to a ListAfter's key the bucket
+// may list before it is taken to ignore the start it was given: one page
+// of S3 or GCS. A bucket that honours the start lists few or none (those
+// whose escaped keys sort otherwise than the keys, see ListAfter).
+const maxPassedOver = 1000
+
+// list runs the listing opts describes and reports its objects above
+// w.after. The bucket may begin below w.after (a start that includes its
+// key, or one cut short, see ListAfter), and those first entries are
+// passed over; more than maxPassedOver of them mean that it ignored the
+// start: list then fails with errors.ErrUnsupported, having reported
+// nothing. Once an object is reported, every later one must come after
+// it.
+func (s *Store) list(ctx context.Context, prefix string, opts *blob.ListOptions, w window, fn func(store.Object) error) error {
+	it := s.b.List(opts)
+	prev, reported, passed := "", false, 0
 	for {
 		// Some drivers (memblob) never look at ctx.
 		if err := ctx.Err(); err != nil {
@@ -115,17 +156,109 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(store.Object) e
 		if err != nil {
 			return wrap("list", prefix, err)
 		}
+		if !reported && w.after != "" && obj.Key <= w.after {
+			if passed++; passed > maxPassedOver {
+				return fmt.Errorf("blob: list %q after %q: the bucket listed more than %d keys up to it, so it cannot start part-way: %w",
+					prefix, w.after, maxPassedOver, errors.ErrUnsupported)
+			}
+			continue // below the window, where the bucket may begin
+		}
 		if obj.IsDir {
 			continue
 		}
-		if !first && obj.Key <= prev {
+		if reported && obj.Key <= prev {
 			return fmt.Errorf("blob: list %q: the bucket listed %q after %q, out of byte-wise order", prefix, obj.Key, prev)
 		}
-		prev, first = obj.Key, false
+		prev, reported = obj.Key, true
 		if err := fn(store.Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime}); err != nil {
 			return err
 		}
 	}
+}
+
+// ListAfter implements store.RangeLister when the store's Conditions
+// implement ListHook; otherwise it fails with errors.ErrUnsupported, as it
+// does when the bucket turns out to ignore the start it was given (it
+// lists more than a page of keys up to after first: fewer are passed
+// over, and the result is still right).
+//
+// The bucket is asked to start at after, or at a prefix of after when
+// after holds a character that a driver escapes in keys (a control
+// character, '"', '#', '%', '?', '\', '/', DEL, or "__", which starts
+// gocloud's escapes), so that its start never passes a key it should
+// report; whatever the bucket lists up to after is passed over, and
+// the order of what follows is checked as List checks it. Keys that are
+// not valid UTF-8 are outside this promise, as they are outside gocloud's
+// escaping.
+func (s *Store) ListAfter(ctx context.Context, prefix, after string, fn func(store.Object) error) error {
+	if err := store.ValidatePrefix(prefix); err != nil {
+		return fmt.Errorf("blob: list: %w", err)
+	}
+	h, ok := s.cond.(ListHook)
+	if !ok {
+		return fmt.Errorf("blob: list %q after %q: this bucket was opened without a start hook, so it cannot start part-way: %w", prefix, after, errors.ErrUnsupported)
+	}
+	opts := &blob.ListOptions{Prefix: prefix, Delimiter: "/"}
+	var w window
+	tail := ""
+	switch {
+	case after < prefix:
+		// Every key listed starts with prefix, so comes after after.
+	case !strings.HasPrefix(after, prefix):
+		// after comes after every key that starts with prefix.
+		if err := ctx.Err(); err != nil {
+			return wrap("list", prefix, err)
+		}
+		return nil
+	default:
+		w.after = after
+		tail = plainStart(after[len(prefix):])
+	}
+	// The hook is set even when there is no start to give, so that a
+	// bucket that could not take one refuses every ListAfter alike.
+	declined := false
+	hook := h.ListFrom(func(native string) string {
+		switch {
+		case strings.Contains(native, "__"):
+			// An escape, or the start of one that a key could end: no
+			// start is safe.
+			declined = true
+			return ""
+		case tail == "", strings.HasSuffix(native, "_") && strings.HasPrefix(tail, "_"):
+			// Two underscores that a key could make the start of an
+			// escape: start at the beginning.
+			return ""
+		}
+		return native + tail
+	})
+	opts.BeforeList = func(asFunc func(any) bool) error {
+		if err := hook(asFunc); err != nil {
+			return err
+		}
+		if declined {
+			return fmt.Errorf(`the listing's prefix holds "__", around which a start key could be escaped: %w`, errors.ErrUnsupported)
+		}
+		return nil
+	}
+	return s.list(ctx, prefix, opts, w, fn)
+}
+
+// plainStart returns the longest prefix of tail that every driver sends
+// as it is, unescaped, and that cannot end or begin one of gocloud's
+// "__0x…__" escapes: where the bucket compares escaped keys with it, every
+// key greater than tail (after the same prefix) is still not below it.
+func plainStart(tail string) string {
+	for i := 0; i < len(tail); {
+		r, size := utf8.DecodeRuneInString(tail[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1,
+			r < 0x20, r == 0x7f, r == '"', r == '#', r == '%', r == '?', r == '\\', r == '/',
+			r == '_' && strings.HasPrefix(tail[i:], "__"):
+			return tail[:i]
+		}
+		i += size
+	}
+	return tail
 }
 
 // Open implements store.Store. The reader implements store.Versioned.

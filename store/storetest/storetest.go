@@ -48,6 +48,9 @@ func Run(t *testing.T, newStore NewStore) {
 	if _, ok := newStore(t, map[string][]byte{}).(store.Linker); ok {
 		t.Run("Link", func(t *testing.T) { testLink(t, newStore) })
 	}
+	if _, ok := newStore(t, map[string][]byte{}).(store.RangeLister); ok {
+		t.Run("ListAfter", func(t *testing.T) { testListAfter(t, newStore) })
+	}
 }
 
 // CancelAfter returns a context whose Err reports context.Canceled once it

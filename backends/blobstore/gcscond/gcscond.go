@@ -1,6 +1,7 @@
 // Package gcscond gives blobstore the object versions of Google Cloud
 // Storage buckets opened with gocloud's gcsblob: the generation of what was
-// read, and uploads made only if that generation is still current.
+// read, and uploads made only if that generation is still current; and
+// listings that start part-way, for blobstore's ListAfter.
 package gcscond
 
 import (
@@ -14,10 +15,14 @@ import (
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 )
 
-// Conditions implements blobstore.Conditions for gcsblob buckets.
+// Conditions implements blobstore.Conditions and blobstore.ListHook for
+// gcsblob buckets.
 type Conditions struct{}
 
-var _ blobstore.Conditions = Conditions{}
+var (
+	_ blobstore.Conditions = Conditions{}
+	_ blobstore.ListHook   = Conditions{}
+)
 
 // Version returns the generation of the object r reads, or "".
 func (Conditions) Version(r *blob.Reader) string {
@@ -40,6 +45,23 @@ func (Conditions) IfVersion(version string) func(asFunc func(any) bool) error {
 			return errors.New("gcscond: the bucket is not a gcsblob bucket, so a generation condition cannot be set")
 		}
 		*oh = (*oh).If(storage.Conditions{GenerationMatch: gen})
+		return nil
+	}
+}
+
+// ListFrom makes the listing start at the name start returns, through the
+// query's StartOffset. StartOffset includes the name itself, which
+// blobstore passes over: the smallest name after it would end in a NUL,
+// which GCS may not accept in a request.
+func (Conditions) ListFrom(start func(prefix string) string) func(asFunc func(any) bool) error {
+	return func(asFunc func(any) bool) error {
+		var q *storage.Query
+		if !asFunc(&q) || q == nil {
+			return fmt.Errorf("gcscond: the bucket is not a gcsblob bucket, so its listing cannot start part-way: %w", errors.ErrUnsupported)
+		}
+		if s := start(q.Prefix); s != "" {
+			q.StartOffset = s
+		}
 		return nil
 	}
 }

@@ -1,7 +1,8 @@
 // Package s3cond gives blobstore the object versions of S3 buckets opened
 // with gocloud's s3blob: the ETag of what was read, and uploads made with
 // If-Match on it. It also corrects the copy source of s3blob's server-side
-// copies, so that Replace finds keys with spaces on every S3 server.
+// copies, so that Replace finds keys with spaces on every S3 server, and
+// starts listings after a key, for blobstore's ListAfter.
 package s3cond
 
 import (
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
@@ -17,13 +19,14 @@ import (
 	"github.com/c0fe5641/sessionrecovery/backends/blobstore"
 )
 
-// Conditions implements blobstore.Conditions and blobstore.CopyHook for
-// s3blob buckets.
+// Conditions implements blobstore.Conditions, blobstore.CopyHook and
+// blobstore.ListHook for s3blob buckets.
 type Conditions struct{}
 
 var (
 	_ blobstore.Conditions = Conditions{}
 	_ blobstore.CopyHook   = Conditions{}
+	_ blobstore.ListHook   = Conditions{}
 )
 
 // Version returns the ETag of the object r reads, or "".
@@ -105,4 +108,32 @@ func CopySource(bucket, key string) string {
 		}
 	}
 	return b.String()
+}
+
+// ListFrom makes the listing start after the key start returns, through
+// ListObjectsV2's StartAfter, or the Marker of the older ListObjects that
+// s3blob sends when asked to (both exclusive). It sets them on the first
+// request only: later pages continue from their token, which comes after.
+func (Conditions) ListFrom(start func(prefix string) string) func(asFunc func(any) bool) error {
+	return func(asFunc func(any) bool) error {
+		var v2 *s3.ListObjectsV2Input
+		if asFunc(&v2) && v2 != nil {
+			if v2.ContinuationToken == nil {
+				if s := start(aws.ToString(v2.Prefix)); s != "" {
+					v2.StartAfter = aws.String(s)
+				}
+			}
+			return nil
+		}
+		var v1 *s3.ListObjectsInput
+		if asFunc(&v1) && v1 != nil {
+			if v1.Marker == nil {
+				if s := start(aws.ToString(v1.Prefix)); s != "" {
+					v1.Marker = aws.String(s)
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("s3cond: the bucket is not an s3blob bucket, so its listing cannot start part-way: %w", errors.ErrUnsupported)
+	}
 }

@@ -1,6 +1,7 @@
 package s3cond_test
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 
@@ -77,5 +78,47 @@ func TestBeforeCopy(t *testing.T) {
 	assert.Error(t, beforeCopy(&s3.CopyObjectInput{}), "no copy source")
 
 	err := s3cond.Conditions{}.BeforeCopy(func(any) bool { return false })
+	assert.ErrorContains(t, err, "not an s3blob bucket")
+}
+
+func TestListFrom(t *testing.T) {
+	start := func(prefix string) string { return prefix + "k0105" }
+	hook := s3cond.Conditions{}.ListFrom(start)
+	as := func(in any) func(any) bool {
+		return func(i any) bool {
+			switch p := i.(type) {
+			case **s3.ListObjectsV2Input:
+				v, ok := in.(*s3.ListObjectsV2Input)
+				*p = v
+				return ok
+			case **s3.ListObjectsInput:
+				v, ok := in.(*s3.ListObjectsInput)
+				*p = v
+				return ok
+			}
+			return false
+		}
+	}
+
+	first := &s3.ListObjectsV2Input{Prefix: aws.String("root/")}
+	require.NoError(t, hook(as(first)))
+	assert.Equal(t, "root/k0105", aws.ToString(first.StartAfter), "under the request's prefix")
+	next := &s3.ListObjectsV2Input{ContinuationToken: aws.String("tok")}
+	require.NoError(t, hook(as(next)))
+	assert.Nil(t, next.StartAfter, "a later page continues from its token")
+
+	legacy := &s3.ListObjectsInput{}
+	require.NoError(t, hook(as(legacy)))
+	assert.Equal(t, "k0105", aws.ToString(legacy.Marker))
+	legacyNext := &s3.ListObjectsInput{Marker: aws.String("k0999")}
+	require.NoError(t, hook(as(legacyNext)))
+	assert.Equal(t, "k0999", aws.ToString(legacyNext.Marker), "a later page keeps its marker")
+
+	none := &s3.ListObjectsV2Input{}
+	require.NoError(t, s3cond.Conditions{}.ListFrom(func(string) string { return "" })(as(none)))
+	assert.Nil(t, none.StartAfter, "no start")
+
+	err := hook(func(any) bool { return false })
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
 	assert.ErrorContains(t, err, "not an s3blob bucket")
 }
