@@ -100,7 +100,7 @@ func (l awsLogger) Logf(c logging.Classification, format string, v ...any) {
 
 // s3HTTPClient is the SDK's HTTP client, keeping as many idle connections
 // to the endpoint as a run has requests in flight. The SDK keeps 10; at a
-// recovery's 256 sessions at once, every other request would then open a
+// recovery's 128 sessions at once, most requests would then open a
 // new connection, and a run of a million requests would leave tens of
 // thousands of sockets in TIME_WAIT, enough to exhaust the local ports.
 func s3HTTPClient() *awshttp.BuildableClient {

@@ -58,8 +58,12 @@ const DefaultConcurrency = 32
 // Options.Concurrency is zero, on a store.Remote (a bucket): each of its
 // requests waits a network round trip (tens of milliseconds), during
 // which many more sessions can be in flight than on a disk. At 20 ms a
-// request it reads about 6,000 sessions with a backup a second.
-const DefaultRemoteConcurrency = 256
+// request it reads about 2,800 sessions with a backup a second (two GETs
+// each), more than a listing meets in a bucket where one session in
+// twenty has a backup. It was 256: at a million simulated sessions a
+// recover then peaked at 210 MB, against 145 MB at 128, for 7% of the
+// time (BENCHMARKS.md, Large stores).
+const DefaultRemoteConcurrency = 128
 
 // MaxConcurrency bounds Options.Concurrency: a larger value is taken as
 // MaxConcurrency. Beyond it, more sessions at once only add memory and
