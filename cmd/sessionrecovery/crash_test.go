@@ -382,8 +382,15 @@ func buildCLI(ctx context.Context, t *testing.T) string {
 
 // runCLIProcess runs the built command to completion.
 func runCLIProcess(ctx context.Context, bin string, args ...string) (code int, stdout, stderr string) {
+	return runCLIProcessIn(ctx, "", bin, args...)
+}
+
+// runCLIProcessIn is runCLIProcess in the working directory dir ("": this
+// process's).
+func runCLIProcessIn(ctx context.Context, dir, bin string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if exitErr := (*exec.ExitError)(nil); err != nil && !errors.As(err, &exitErr) {

@@ -69,7 +69,8 @@ func readmeCommands(t *testing.T) []readmeCommand {
 // shellWords splits a command line as a POSIX shell would, for the
 // quoting the README uses: words apart by blanks, single quotes kept
 // literally. The command ends where the shell would end it: at a comment,
-// a ';', a '&', a '|', a ')' or the end of s; n is how much of s it took.
+// a ';', a '&', a '|', a ')', a redirection ('>': the test reads stdout
+// itself) or the end of s; n is how much of s it took.
 func shellWords(s string) (words []string, n int, err error) {
 	var w strings.Builder
 	inWord, quoted := false, false
@@ -83,7 +84,7 @@ scan:
 			w.WriteRune(r)
 		case r == '\'':
 			quoted, inWord = true, true
-		case strings.ContainsRune(";&|)", r), r == '#' && !inWord:
+		case strings.ContainsRune(";&|)>", r), r == '#' && !inWord:
 			end = i
 			break scan
 		case r == ' ' || r == '\t':
@@ -180,7 +181,9 @@ func TestReadmeCommandsRun(t *testing.T) {
 				}
 				args[len(args)-1] = dir
 			}
-			code, out, errOut := runCLIProcess(ctx, bin, args...)
+			// In a directory of its own: files the command names (a
+			// --resume journal) are made there, as in the user's.
+			code, out, errOut := runCLIProcessIn(ctx, t.TempDir(), bin, args...)
 			assert.Equal(t, exitOK, code, "sessionrecovery %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), out, errOut)
 			assert.NotEmpty(t, out, "it reports")
 			ran[c.args[0]]++
