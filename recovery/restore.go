@@ -201,8 +201,10 @@ func (w *worker) keepAs(ctx context.Context, j job, name string, live counted) (
 	}
 	// On a bucket, the bytes counted, when they were kept and the store
 	// has versions: a read fewer, and the restore's write is made only if
-	// the live document is still the version counted (this copy is removed
-	// if not). Elsewhere the document is read again and checked against
+	// the live document is still the version counted. If it is not, this
+	// copy is of the version counted, which nothing replaced; it stays
+	// where the store cannot delete it on condition (a bucket), and the
+	// session's error says so. Elsewhere the document is read again and checked against
 	// the count first, which a local disk does at little cost, so that no
 	// copy is made of a document that changed meanwhile.
 	var src io.Reader

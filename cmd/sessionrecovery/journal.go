@@ -170,7 +170,11 @@ func (j *journal) load(hdr journalHeader) error {
 			intents[k] = e
 			continue
 		}
-		delete(intents, k)
+		if !e.Cut {
+			// An outcome. A status cut short is none: its write may have
+			// landed as the run was stopped, which settle finds out.
+			delete(intents, k)
+		}
 		if e.Early {
 			early[k] = e
 			continue
