@@ -238,23 +238,7 @@ func testOpen(t *testing.T, newStore NewStore) {
 }
 
 func testList(t *testing.T, newStore NewStore) {
-	// Keys chosen so that per-directory order and byte-wise key order differ:
-	// '-' < '.' < '/' < '0', so "a-b.json" < "a.json" < "a/x" < "a0"; and
-	// so that objects below the top sit beside and among the top's.
-	objects := map[string][]byte{
-		"a.json":           []byte("1"),
-		"a-b.json":         []byte("22"),
-		"a.json.bak":       []byte("333"),
-		"a.json-x.json":    []byte("4444"),
-		"a/x":              []byte("55555"),
-		"a/y/z":            []byte("666666"),
-		"a0":               []byte("7777777"),
-		"b.json":           {},
-		"sessions/s1.json": []byte("s1"),
-		"sessions/s2.json": []byte("s2"),
-		"sessions2/t.json": []byte("t"),
-		"Z.json":           []byte("upper"),
-	}
+	objects := listObjects()
 
 	t.Run("ModTime", func(t *testing.T) {
 		// The store's clock and ours may differ by a little; a listed
@@ -889,4 +873,25 @@ func testLink(t *testing.T, newStore NewStore) {
 		assert.ErrorIs(t, s.Link(cancelled(), "x", "s.json", ""), context.Canceled)
 		assert.Equal(t, objects(), Objects(t, s, "dir/"))
 	})
+}
+
+// listObjects are the objects of the List tests: keys chosen so that
+// per-directory order and byte-wise key order differ ('-' < '.' < '/' <
+// '0', so "a-b.json" < "a.json" < "a/x" < "a0"), and so that objects
+// below the top sit beside and among the top's.
+func listObjects() map[string][]byte {
+	return map[string][]byte{
+		"a.json":           []byte("1"),
+		"a-b.json":         []byte("22"),
+		"a.json.bak":       []byte("333"),
+		"a.json-x.json":    []byte("4444"),
+		"a/x":              []byte("55555"),
+		"a/y/z":            []byte("666666"),
+		"a0":               []byte("7777777"),
+		"b.json":           {},
+		"sessions/s1.json": []byte("s1"),
+		"sessions/s2.json": []byte("s2"),
+		"sessions2/t.json": []byte("t"),
+		"Z.json":           []byte("upper"),
+	}
 }
