@@ -108,21 +108,44 @@ func TestResumedRunEqualsOneRun(t *testing.T) {
 	}
 }
 
-// A run killed after a restore, before the restore's turn in the report,
-// has the restore in its journal all the same: the continued run reports
-// it and does not make it again.
-func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
-	one := genStore(t, 400)
+// recoveredWithJournal recovers a generated store twice: one, without a
+// journal (want is its report), and dir, with the journal jname, whose
+// lines (the header first, each with its newline) it returns.
+func recoveredWithJournal(t *testing.T) (one, want, dir, jname string, lines []string) {
+	t.Helper()
+	one = genStore(t, 400)
 	code, want, errOut := cli(t, "recover", "--json", one)
 	require.Equal(t, exitOK, code, errOut)
-
-	dir := genStore(t, 400)
-	jname := filepath.Join(t.TempDir(), "journal")
+	dir = genStore(t, 400)
+	jname = filepath.Join(t.TempDir(), "journal")
 	code, _, errOut = cli(t, "recover", "--json", "--resume", jname, dir)
 	require.Equal(t, exitOK, code, errOut)
 	b, err := os.ReadFile(jname)
 	require.NoError(t, err)
-	lines := strings.SplitAfter(string(b), "\n")
+	return one, want, dir, jname, strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// landRestores makes in dir the restores that the journal entries record,
+// as the run over one made them: the session's live document and its
+// kept copy.
+func landRestores(t *testing.T, one, dir string, entries []string) {
+	t.Helper()
+	for _, l := range entries {
+		var e journalEntry
+		require.NoError(t, json.Unmarshal([]byte(l), &e))
+		for _, name := range []string{string(e.ID) + ".json", string(e.Preserved)} {
+			b, err := os.ReadFile(filepath.Join(one, name))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+		}
+	}
+}
+
+// A run killed after a restore, before the restore's turn in the report,
+// has the restore in its journal all the same: the continued run reports
+// it and does not make it again.
+func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
+	one, want, dir, jname, lines := recoveredWithJournal(t)
 	// Cut the journal just after the tenth restore's early line, as a
 	// kill there leaves it.
 	early := 0
@@ -139,18 +162,13 @@ func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
 	// The store as the killed run left it: a fresh copy with the restores
 	// the kept lines record, as the run made them.
 	genStoreAt(t, dir, 400)
+	var made []string
 	for _, l := range lines[1:] {
-		var e journalEntry
-		require.NoError(t, json.Unmarshal([]byte(l), &e))
-		if !e.Early {
-			continue
-		}
-		for _, name := range []string{string(e.ID) + ".json", string(e.Preserved)} {
-			b, err := os.ReadFile(filepath.Join(one, name))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+		if strings.Contains(l, `"early":true`) {
+			made = append(made, l)
 		}
 	}
+	landRestores(t, one, dir, made)
 	code, got, errOut := cli(t, "recover", "--json", "--resume", jname, dir)
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, want, got)
@@ -162,17 +180,7 @@ func TestResumeAfterAKillBetweenARestoreAndItsTurn(t *testing.T) {
 // document holding the backup's bytes, and reports the restore as one run
 // does, rather than as a session with nothing to do.
 func TestResumeAfterAKillBetweenARestoreAndItsJournalLine(t *testing.T) {
-	one := genStore(t, 400)
-	code, want, errOut := cli(t, "recover", "--json", one)
-	require.Equal(t, exitOK, code, errOut)
-
-	dir := genStore(t, 400)
-	jname := filepath.Join(t.TempDir(), "journal")
-	code, _, errOut = cli(t, "recover", "--json", "--resume", jname, dir)
-	require.Equal(t, exitOK, code, errOut)
-	b, err := os.ReadFile(jname)
-	require.NoError(t, err)
-	lines := strings.SplitAfter(strings.TrimSuffix(string(b), "\n"), "\n")
+	one, want, dir, jname, lines := recoveredWithJournal(t)
 	// Only the header and the first ten intents: every restore announced
 	// was killed before any other line was written.
 	kept := lines[:1]
@@ -194,15 +202,7 @@ func TestResumeAfterAKillBetweenARestoreAndItsJournalLine(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(jname, []byte(strings.Join(kept, "")), 0o600))
 	genStoreAt(t, dir, 400)
-	for _, l := range kept[1:11] {
-		var e journalEntry
-		require.NoError(t, json.Unmarshal([]byte(l), &e))
-		for _, name := range []string{string(e.ID) + ".json", string(e.Preserved)} {
-			b, err := os.ReadFile(filepath.Join(one, name))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
-		}
-	}
+	landRestores(t, one, dir, kept[1:11])
 	code, got, errOut := cli(t, "recover", "--json", "--resume", jname, dir)
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, want, got)
