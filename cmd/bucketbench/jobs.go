@@ -97,10 +97,14 @@ func (b *bench) start(throttle float64, g *gate) (*started, error) {
 	return &started{Server: srv, gate: g}, nil
 }
 
-// env is the command's environment: credentials the simulated bucket
-// accepts, and no instance metadata to ask.
+// env is the command's environment: this process's, with what a client
+// of the simulated bucket needs.
 func env() []string {
-	return append(os.Environ(), "AWS_ACCESS_KEY_ID=bucketbench", "AWS_SECRET_ACCESS_KEY=bucketbench", "AWS_EC2_METADATA_DISABLED=true")
+	e := os.Environ()
+	for k, v := range bucketsim.Env() {
+		e = append(e, k+"="+v)
+	}
+	return e
 }
 
 // launched runs the command through the launcher; its stdout goes to out.

@@ -17,9 +17,9 @@ import (
 // simBucket serves a simulated bucket of n sessions for the command.
 func simBucket(t *testing.T, n int) *bucketsim.Server {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "bucketsim")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "bucketsim")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for k, v := range bucketsim.Env() {
+		t.Setenv(k, v)
+	}
 	srv, err := bucketsim.New(bucketsim.Config{Sessions: n, BackupShare: 0.2, ShrunkShare: 0.05, MedianBytes: 2000, Seed: 11})
 	require.NoError(t, err)
 	_, err = srv.Start("127.0.0.1:0")

@@ -85,9 +85,20 @@ func (s *Server) Bucket() string { return s.b.cfg.Bucket }
 
 // Location is the s3:// URL of the bucket served by Start, as
 // sessionrecovery takes it: path-style requests to the server, in region
-// us-east-1. Credentials are not checked, but the SDK wants some.
+// us-east-1, with the environment Env gives.
 func (s *Server) Location() string {
 	return fmt.Sprintf("s3://%s?endpoint=%s&use_path_style=true&region=us-east-1", s.b.cfg.Bucket, url.QueryEscape("http://"+s.addr))
+}
+
+// Env is the environment an AWS SDK client of the bucket needs:
+// credentials (not checked, but the SDK wants some) and no instance
+// metadata service to ask for them.
+func Env() map[string]string {
+	return map[string]string{
+		"AWS_ACCESS_KEY_ID":         "bucketsim",
+		"AWS_SECRET_ACCESS_KEY":     "bucketsim",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
 }
 
 // Totals describes the synthetic objects.

@@ -23,9 +23,9 @@ import (
 // through the AWS SDK over HTTP.
 func open(t *testing.T, cfg bucketsim.Config) (*bucketsim.Server, store.Store) {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "bucketsim")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "bucketsim")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for k, v := range bucketsim.Env() {
+		t.Setenv(k, v)
+	}
 	srv, err := bucketsim.New(cfg)
 	require.NoError(t, err)
 	_, err = srv.Start("127.0.0.1:0")
